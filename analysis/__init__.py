@@ -1,0 +1,1 @@
+"""Disentanglement metrics, interpretability and robustness analyses on features and checkpoints."""

@@ -1,0 +1,1 @@
+"""Baseline representation learners (VQ-VAE, beta-VAE, gdrae, FDAE) behind one registry."""

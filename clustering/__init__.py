@@ -1,0 +1,1 @@
+"""Clustering evaluation of feature files (the paper's HAC protocol)."""

@@ -1,0 +1,1 @@
+"""Face-part segmentation with a U-Net, optionally on PDR-pretrained encoders."""

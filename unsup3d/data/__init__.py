@@ -1,0 +1,1 @@
+"""Datasets: the built-in synthetic data (default) and one module per on-disk format."""

@@ -1,0 +1,151 @@
+"""Small shared helpers: seeding, devices, hashing, atomic writes, results files."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from unsup3d.errors import UserError
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's `random`, NumPy's global RNG and torch (CPU and all CUDA devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 - seeds legacy global users (sklearn defaults)
+    torch.manual_seed(seed)
+
+
+def resolve_device(gpu: int | None) -> torch.device:
+    """Return ``cuda:<gpu>`` or CPU when ``gpu`` is None.
+
+    Raises:
+        UserError: a GPU was asked for but CUDA is unavailable or the index does not exist
+            (never a silent fall-back to CPU).
+    """
+    if gpu is None:
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise UserError(
+            f"--gpu {gpu}: CUDA is not available on this machine; leave out --gpu to run on the CPU"
+        )
+    if not 0 <= gpu < torch.cuda.device_count():
+        raise UserError(
+            f"--gpu {gpu}: no such device (this machine has {torch.cuda.device_count()}); "
+            f"use an index in 0..{torch.cuda.device_count() - 1}"
+        )
+    return torch.device(f"cuda:{gpu}")
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path in the target's folder; on success move it onto ``path``.
+
+    The target is replaced in one `os.replace`, so a reader (or a killed writer) never sees a
+    half-written file. On an exception the temporary file is removed and the target untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def git_sha(repo_dir: str | os.PathLike | None = None) -> str:
+    """The current git commit of the source tree, or ``"unknown"`` outside a checkout."""
+    repo_dir = Path(repo_dir) if repo_dir else Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=repo_dir,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().tolist()
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_results(
+    path: str | os.PathLike,
+    metrics: Mapping[str, Any],
+    inputs: Sequence[str | os.PathLike] = (),
+    argv: Sequence[str] | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write an evaluation's results JSON atomically: metrics, input hashes, command line.
+
+    Args:
+        path: the ``<name>.json`` to write.
+        metrics: the numbers (nested dicts/lists of numbers and strings; arrays are converted).
+        inputs: files the results were computed from; each is recorded with its SHA-256.
+        argv: the command line (default ``sys.argv``).
+        options: resolved options worth recording (groups, seeds, ...).
+
+    Returns:
+        The dict that was written.
+    """
+    record = {
+        "metrics": _jsonable(metrics),
+        "inputs": [{"path": str(p), "sha256": sha256_file(p)} for p in inputs],
+        "options": _jsonable(options or {}),
+        "command": list(sys.argv if argv is None else argv),
+        "git_sha": git_sha(),
+    }
+    atomic_write_text(path, json.dumps(record, indent=2, sort_keys=False) + "\n")
+    return record
