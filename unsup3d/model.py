@@ -1,0 +1,416 @@
+"""The inverse renderer: images -> per-parameter features -> scene -> rendered reconstruction.
+
+`InverseRenderer.forward` maps a batch of images in [0, 1] to an `InverseRendering`: the four
+256-d features, the predicted scene in physical units (the synthetic data's parametrisation) and
+the reconstructions; it computes no loss and keeps no state between calls. `compute_objective` is
+the one function a training step calls (reconstruction losses + LOOCC).
+
+Scene parametrisation (the contract with ``unsup3d.data.synthetic``):
+
+- canonical depth (B, S, S) in [min_depth, max_depth] (0.9, 1.1), the two leftmost and rightmost
+  columns set to ``border_depth``;
+- albedo (B, 3, S, S) in [0, 1] (the release works in [-1, 1]; internally so do we);
+- light (B, 4) = (ambient, diffuse, dx, dy), direction normalise(dx, dy, 1);
+- view (B, 6) = (rx, ry, rz) radians, (tx, ty, tz) camera units.
+
+The forward pass follows reference_behaviour.md §3: depth = rescaled tanh of the mean-centred raw
+map, border columns, the scene and its horizontal mirror rendered together (2B), the pixels covered
+in both reconstructions form the (detached) loss mask.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+
+from unsup3d.loocc import GROUPS, LooccSettings, loocc_loss
+from unsup3d.losses import LossWeights, PerceptualNet, reconstruction_loss
+from unsup3d.networks import (
+    PRESETS,
+    ConfidenceNet,
+    EncoderDecoder,
+    ParameterEncoder,
+    count_parameters,
+)
+from unsup3d.renderer import Renderer, depth_to_normals, lambertian_shading, light_direction
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Settings of the inverse renderer (the camera and depth range live in the `Renderer`).
+
+    Attributes:
+        preset: network widths, ``paper`` (29,441,536 params in depth+albedo+light+view) or
+            ``small`` (quarter widths, 3,812,608; features stay 256-d). See `PRESETS`.
+        image_size: S in pixels, >= 16 and a multiple of 4 (paper: 64).
+        encoder: depth/albedo down path, ``conv`` (release) or ``unet`` (for segmentation).
+        use_conf_map: predict the confidence maps that weight the photometric/perceptual losses.
+        border_depth: depth of the 2 leftmost and rightmost canonical columns; None:
+            0.7 max_depth + 0.3 min_depth (1.04 for [0.9, 1.1]; the release's syncar uses 1.08).
+        border_width: number of such columns on each side (release: 2; 0: none).
+        xyz_rotation_range_deg: bound of the predicted rotations rx, ry, rz, degrees (60).
+        xy_translation_range: bound of tx, ty, camera units (0.1).
+        z_translation_range: bound of tz, camera units (0: no z translation).
+        min_ambient, max_ambient: range of the ambient intensity (0, 1).
+        min_diffuse, max_diffuse: range of the diffuse intensity (0, 1; release cars 0.5, 1).
+        light_dxy_range: bound of the light direction offsets dx, dy (1: up to 45 degrees off
+            the optical axis per axis, as unsup3d's tanh head).
+    """
+
+    preset: str = "paper"
+    image_size: int = 64
+    encoder: str = "conv"
+    use_conf_map: bool = True
+    border_depth: float | None = None
+    border_width: int = 2
+    xyz_rotation_range_deg: float = 60.0
+    xy_translation_range: float = 0.1
+    z_translation_range: float = 0.0
+    min_ambient: float = 0.0
+    max_ambient: float = 1.0
+    min_diffuse: float = 0.0
+    max_diffuse: float = 1.0
+    light_dxy_range: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.preset not in PRESETS:
+            raise ValueError(f"model preset must be one of {list(PRESETS)}, got {self.preset!r}")
+        if self.encoder not in ("conv", "unet"):
+            raise ValueError(f"model encoder must be 'conv' or 'unet', got {self.encoder!r}")
+        if self.image_size < 16 or self.image_size % 4:
+            raise ValueError(f"image_size must be >= 16 and a multiple of 4, got {self.image_size}")
+        if self.border_width < 0 or 2 * self.border_width >= self.image_size:
+            raise ValueError(
+                f"border_width must be in [0, image_size / 2), got {self.border_width}"
+            )
+        for name in ("xyz_rotation_range_deg", "xy_translation_range", "z_translation_range"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0 <= self.min_ambient <= self.max_ambient:
+            raise ValueError("need 0 <= min_ambient <= max_ambient")
+        if not 0 <= self.min_diffuse <= self.max_diffuse:
+            raise ValueError("need 0 <= min_diffuse <= max_diffuse")
+        if not self.light_dxy_range > 0:
+            raise ValueError(f"light_dxy_range must be > 0, got {self.light_dxy_range}")
+
+
+@dataclass
+class InverseRendering:
+    """Output of `InverseRenderer.forward` (B images of S x S pixels).
+
+    Images are in [0, 1] like the input (``recon_*`` and ``canon_image`` are not clamped:
+    albedo x shading may exceed 1); pixels outside ``mask`` are mid-grey 0.5 in the
+    reconstructions (the release's 0 in [-1, 1]).
+
+    Attributes:
+        features: {"depth", "albedo", "light", "view"} -> (B, zdim) features (zdim 256).
+        canon_depth: (B, S, S) canonical depth in [min_depth, max_depth], border columns set.
+        canon_depth_no_border: (B, S, S) the same before the border columns (depth smoothness).
+        albedo: (B, 3, S, S) canonical albedo in [0, 1].
+        light: (B, 4) (ambient, diffuse, dx, dy).
+        view: (B, 6) (rx, ry, rz radians; tx, ty, tz).
+        light_dir: (B, 3) unit light direction normalise(dx, dy, 1).
+        canon_normal: (B, S, S, 3) canonical surface normals.
+        canon_shading: (B, 1, S, S) ambient + diffuse max(0, n . l).
+        canon_image: (B, 3, S, S) albedo x shading.
+        recon_image, recon_image_flip: (B, 3, S, S) the scene and its mirror rendered in the
+            input view, masked.
+        recon_depth, recon_depth_flip: (B, S, S) their depth in the input view (background at
+            the renderer's max depth + margin, 1.2).
+        mask: (B, S, S) float, 1 where both reconstructions cover the pixel (detached).
+        conf_pixel: (B, 2, S, S) sigma for the L1 and flipped L1 terms, or None.
+        conf_perc: (B, 2, S/4, S/4) sigma for the perceptual terms, or None.
+    """
+
+    features: dict[str, torch.Tensor]
+    canon_depth: torch.Tensor
+    canon_depth_no_border: torch.Tensor
+    albedo: torch.Tensor
+    light: torch.Tensor
+    view: torch.Tensor
+    light_dir: torch.Tensor
+    canon_normal: torch.Tensor
+    canon_shading: torch.Tensor
+    canon_image: torch.Tensor
+    recon_image: torch.Tensor
+    recon_image_flip: torch.Tensor
+    recon_depth: torch.Tensor
+    recon_depth_flip: torch.Tensor
+    mask: torch.Tensor
+    conf_pixel: torch.Tensor | None = None
+    conf_perc: torch.Tensor | None = None
+
+
+def _rescale(unit: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
+    """Map (-1, 1) to (lo, hi)."""
+    return lo + (unit + 1) / 2 * (hi - lo)
+
+
+class InverseRenderer(nn.Module):
+    """The PDR inverse renderer: depth/albedo encoder-decoders, light/view encoders, confidence.
+
+    Submodules are named by scene parameter: ``depth_net``, ``albedo_net`` (`EncoderDecoder`),
+    ``light_net``, ``view_net`` (`ParameterEncoder`), ``conf_net`` (`ConfidenceNet`, only with
+    ``use_conf_map``). The renderer is not a module (no parameters).
+
+    Args:
+        settings: `ModelSettings`.
+        renderer: the `Renderer` (its image size must be ``settings.image_size``); None builds
+            ``Renderer(settings.image_size)`` with the release's camera (fov 10, depth 0.9-1.1).
+    """
+
+    def __init__(
+        self, settings: ModelSettings | None = None, renderer: Renderer | None = None
+    ) -> None:
+        super().__init__()
+        settings = settings or ModelSettings()
+        self.settings = settings
+        renderer = renderer or Renderer(settings.image_size)
+        if renderer.image_size != settings.image_size:
+            raise ValueError(
+                f"renderer image size {renderer.image_size} != model image_size "
+                f"{settings.image_size}"
+            )
+        self.renderer = renderer
+        w = PRESETS[settings.preset]
+        s = settings.image_size
+        self.zdim = w.zdim
+        self.depth_net = EncoderDecoder(1, w.nf_depth_albedo, w.zdim, s, settings.encoder)
+        self.albedo_net = EncoderDecoder(
+            3, w.nf_depth_albedo, w.zdim, s, settings.encoder, activation="tanh"
+        )
+        self.light_net = ParameterEncoder(4, w.nf_light_view, w.zdim)
+        self.view_net = ParameterEncoder(6, w.nf_light_view, w.zdim)
+        self.conf_net = (
+            ConfidenceNet(w.nf_confidence, w.zdim_confidence, s) if settings.use_conf_map else None
+        )
+        lo, hi = renderer.min_depth, renderer.max_depth
+        self.border_depth = (
+            settings.border_depth if settings.border_depth is not None else 0.7 * hi + 0.3 * lo
+        )
+
+    @property
+    def depth_range(self) -> tuple[float, float]:
+        """(min_depth, max_depth) of the canonical depth."""
+        return self.renderer.min_depth, self.renderer.max_depth
+
+    def nets(self) -> dict[str, nn.Module]:
+        """The networks by scene parameter (``confidence`` only with use_conf_map)."""
+        nets: dict[str, nn.Module] = {
+            "depth": self.depth_net,
+            "albedo": self.albedo_net,
+            "light": self.light_net,
+            "view": self.view_net,
+        }
+        if self.conf_net is not None:
+            nets["confidence"] = self.conf_net
+        return nets
+
+    def parameter_counts(self) -> dict[str, int]:
+        """Parameters per network, ``paper_total`` (depth+albedo+light+view, the paper's
+        29,441,536 for the paper preset) and ``total`` (all, confidence included)."""
+        counts = {name: count_parameters(net) for name, net in self.nets().items()}
+        counts["paper_total"] = sum(counts[g] for g in GROUPS)
+        counts["total"] = count_parameters(self)
+        return counts
+
+    def _check_images(self, images: torch.Tensor) -> None:
+        s = self.settings.image_size
+        if images.dim() != 4 or images.shape[1:] != (3, s, s):
+            raise ValueError(
+                f"images must be (B, 3, {s}, {s}) in [0, 1], got {tuple(images.shape)}"
+            )
+
+    # -- encoders only --------------------------------------------------------------------------
+
+    def encode(self, x: torch.Tensor, groups: Sequence[str] = GROUPS) -> dict[str, torch.Tensor]:
+        """Features of images already in model space [-1, 1], running only the encoders.
+
+        Args:
+            x: (B, 3, S, S) in [-1, 1]. groups: subset of ``depth, albedo, light, view``.
+
+        Returns:
+            {group: (B, zdim)}.
+        """
+        unknown = [g for g in groups if g not in GROUPS]
+        if unknown:
+            raise ValueError(f"unknown feature groups {unknown}; choose from {list(GROUPS)}")
+        nets = self.nets()
+        return {g: nets[g].encoder(x) for g in groups}
+
+    def get_features(
+        self, images: torch.Tensor, groups: Sequence[str] = GROUPS
+    ) -> dict[str, torch.Tensor]:
+        """Features for extraction: the same tensors as ``forward(images).features``.
+
+        Args:
+            images: (B, 3, S, S) in [0, 1]. groups: which of ``depth, albedo, light, view``.
+
+        Returns:
+            {group: (B, zdim)}; only the requested encoders run (no decoders, no renderer).
+        """
+        self._check_images(images)
+        return self.encode(images * 2 - 1, groups)
+
+    # -- scene decoding ---------------------------------------------------------------------------
+
+    def _depth(self, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Raw (B, S, S) -> canonical depth without and with the border columns."""
+        lo, hi = self.depth_range
+        raw = raw - raw.mean(dim=(1, 2), keepdim=True)
+        depth = _rescale(torch.tanh(raw), lo, hi)
+        k = self.settings.border_width
+        if k == 0:
+            return depth, depth
+        cols = torch.zeros(depth.shape[-1], dtype=torch.bool, device=depth.device)
+        cols[:k] = True
+        cols[-k:] = True
+        return depth, torch.where(cols, torch.full_like(depth, self.border_depth), depth)
+
+    def _light(self, unit: torch.Tensor) -> torch.Tensor:
+        """(B, 4) in (-1, 1) -> (ambient, diffuse, dx, dy)."""
+        st = self.settings
+        ambient = _rescale(unit[:, :1], st.min_ambient, st.max_ambient)
+        diffuse = _rescale(unit[:, 1:2], st.min_diffuse, st.max_diffuse)
+        return torch.cat([ambient, diffuse, unit[:, 2:] * st.light_dxy_range], dim=1)
+
+    def _view(self, unit: torch.Tensor) -> torch.Tensor:
+        """(B, 6) in (-1, 1) -> (rx, ry, rz radians; tx, ty, tz)."""
+        st = self.settings
+        scale = unit.new_tensor(
+            [math.radians(st.xyz_rotation_range_deg)] * 3
+            + [st.xy_translation_range] * 2
+            + [st.z_translation_range]
+        )
+        return unit * scale
+
+    def forward(self, images: torch.Tensor) -> InverseRendering:
+        """Predict the scene of each image and render it back.
+
+        Args:
+            images: (B, 3, S, S) in [0, 1].
+
+        Returns:
+            `InverseRendering`.
+        """
+        self._check_images(images)
+        b = images.shape[0]
+        x = images * 2 - 1  # model space, as the release
+        raw_depth, f_depth = self.depth_net(x)
+        albedo_m, f_albedo = self.albedo_net(x)
+        light_unit, f_light = self.light_net(x)
+        view_unit, f_view = self.view_net(x)
+        depth_free, depth = self._depth(raw_depth[:, 0])
+        albedo = (albedo_m + 1) / 2  # (B, 3, S, S) in [0, 1]
+        light, view = self._light(light_unit), self._view(view_unit)
+        conf_pixel = conf_perc = None
+        if self.conf_net is not None:
+            conf_pixel, conf_perc = self.conf_net(x)
+
+        # The scene and its horizontal mirror, rendered together: (2B, ...).
+        depth2 = torch.cat([depth, depth.flip(2)])
+        albedo2 = torch.cat([albedo, albedo.flip(3)])
+        light2, view2 = light.repeat(2, 1), view.repeat(2, 1)
+        light_dir2 = light_direction(light2[:, 2:])
+        normal2 = depth_to_normals(depth2, self.renderer.intrinsics_like(depth2))
+        shading2, _ = lambertian_shading(normal2, light2[:, 0], light2[:, 1], light_dir2)
+        canon2 = albedo2 * shading2  # (2B, 3, S, S)
+        rec = self.renderer.reconstruct(depth2, canon2 * 2 - 1, view2)
+        mask = (rec.mask[:b] & rec.mask[b:]).to(images.dtype)  # (B, S, S), no gradient
+        recon2 = (rec.image * mask.repeat(2, 1, 1)[:, None] + 1) / 2  # masked: 0.5
+        return InverseRendering(
+            features={"depth": f_depth, "albedo": f_albedo, "light": f_light, "view": f_view},
+            canon_depth=depth,
+            canon_depth_no_border=depth_free,
+            albedo=albedo,
+            light=light,
+            view=view,
+            light_dir=light_dir2[:b],
+            canon_normal=normal2[:b],
+            canon_shading=shading2[:b],
+            canon_image=canon2[:b],
+            recon_image=recon2[:b],
+            recon_image_flip=recon2[b:],
+            recon_depth=rec.depth[:b],
+            recon_depth_flip=rec.depth[b:],
+            mask=mask,
+            conf_pixel=conf_pixel,
+            conf_perc=conf_perc,
+        )
+
+
+@dataclass
+class Objective:
+    """What `compute_objective` returns (also unpacks as ``total, terms, output``).
+
+    Attributes:
+        total: scalar loss to back-propagate.
+        terms: detached scalar tensors: ``l1``, ``l1_flip``, [``perc``, ``perc_flip``],
+            [``depth_sm``], ``recon`` (the reconstruction loss without LOOCC: the deterministic
+            validation signal), [``loocc``] (unweighted), ``total``.
+        output: the forward pass.
+    """
+
+    total: torch.Tensor
+    terms: dict[str, torch.Tensor] = field(default_factory=dict)
+    output: InverseRendering | None = None
+
+    def __iter__(self):
+        return iter((self.total, self.terms, self.output))
+
+
+def compute_objective(
+    model: InverseRenderer,
+    images: torch.Tensor,
+    weights: LossWeights,
+    loocc: LooccSettings,
+    generator: torch.Generator | None = None,
+    *,
+    epoch: int = 0,
+    perceptual: PerceptualNet | None = None,
+) -> Objective:
+    """One training (or validation) step's objective: reconstruction losses + w * LOOCC.
+
+    Args:
+        model: the inverse renderer (its mode and device decide everything else).
+        images: (B, 3, S, S) in [0, 1], on the model's device.
+        weights: reconstruction term weights.
+        loocc: LOOCC settings; inactive (variant none or weight 0) skips the term.
+        generator: the source of LOOCC's randomness (required when LOOCC is active; on CPU or
+            the model's device).
+        epoch: 0-based epoch (flip weight schedule).
+        perceptual: the frozen VGG (`unsup3d.losses.load_perceptual_net`), required when
+            ``weights.lam_perc > 0``.
+
+    Returns:
+        `Objective` (``total, terms, output = compute_objective(...)`` works). For a
+        deterministic validation loss use ``terms["recon"]``, which never includes LOOCC.
+    """
+    if loocc.active and generator is None:
+        raise ValueError("LOOCC is active: pass an explicit torch.Generator")
+    out = model(images)
+    recon, terms = reconstruction_loss(
+        image=images,
+        recon=out.recon_image,
+        recon_flip=out.recon_image_flip,
+        mask=out.mask,
+        canon_depth=out.canon_depth_no_border,
+        depth_range=model.depth_range,
+        weights=weights,
+        epoch=epoch,
+        sigma_pixel=out.conf_pixel,
+        sigma_perc=out.conf_perc,
+        perceptual=perceptual,
+    )
+    terms["recon"] = recon.detach()
+    total = recon
+    if loocc.active:
+        result = loocc_loss(out, model.renderer, model.encode, loocc, generator)
+        total = total + loocc.weight * result.loss
+        terms["loocc"] = result.loss.detach()
+    terms["total"] = total.detach()
+    return Objective(total=total, terms=terms, output=out)
