@@ -55,9 +55,11 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    preset: Literal["paper", "small"] = "paper"  # paper: 29.4 M params; small: CPU-sized
+    preset: Literal["paper", "small"] = "paper"  # paper: 29.4 M params; small: 3.8 M, CPU-sized
+    encoder: Literal["conv", "unet"] = "conv"  # depth/albedo down path (unet: for segmentation)
     use_conf_map: bool = True  # confidence network for the photometric / perceptual losses
-    border_depth: float = field(default=1.04, metadata=_rng(0.0))  # depth of the 2 side columns
+    border_depth: float = field(default=1.04, metadata=_rng(0.0))  # depth of the side columns
+    border_width: int = field(default=2, metadata=_rng(0))  # columns per side set to border_depth
     xyz_rotation_range_deg: float = field(default=60.0, metadata=_rng(0.0, 180.0))  # view bound
     xy_translation_range: float = field(default=0.1, metadata=_rng(0.0))  # view tx, ty bound
     z_translation_range: float = field(default=0.0, metadata=_rng(0.0))  # view tz bound (0: none)
@@ -65,6 +67,9 @@ class ModelConfig:
     max_ambient: float = field(default=1.0, metadata=_rng(0.0))
     min_diffuse: float = field(default=0.0, metadata=_rng(0.0))
     max_diffuse: float = field(default=1.0, metadata=_rng(0.0))
+    light_dxy_range: float = field(
+        default=1.0, metadata=_rng(0.0, lo_open=True)
+    )  # |dx|, |dy| bound
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,10 @@ class LooccConfig:
     weight: float = field(default=0.01, metadata=_rng(0.0))  # weight of the NT-Xent term
     temperature: float = field(default=0.5, metadata=_rng(0.0, lo_open=True))  # NT-Xent temperature
     compat: Literal["clean", "release"] = "clean"  # release: per-batch choice, SupCon scaling
+    light_intensity_delta: float = field(default=0.5, metadata=_rng(0.0))  # ambient/diffuse +-
+    light_direction_deg: float = field(default=45.0, metadata=_rng(0.0, 90.0))  # yaw/pitch +-
+    view_pitch_deg: float = field(default=22.5, metadata=_rng(0.0, 180.0))  # view rx offset +-
+    view_yaw_deg: float = field(default=45.0, metadata=_rng(0.0, 180.0))  # view ry offset +-
 
 
 @dataclass(frozen=True)
