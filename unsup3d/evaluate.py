@@ -1,0 +1,296 @@
+"""``run.py test`` and ``run.py extract``: per-image outputs, depth metrics, feature files.
+
+Both rebuild the model from the checkpoint alone. A ``--config`` / ``--set`` given with them may
+change only the ``data`` section (which dataset and split to run on), never the model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from unsup3d import build
+from unsup3d.config import Config, config_from_dict, config_to_dict, load_config
+from unsup3d.depth_metrics import (
+    constant_depth_side,
+    erode_mask,
+    normal_angle_deviation,
+    scale_invariant_depth_error,
+)
+from unsup3d.errors import UserError
+from unsup3d.features import SCENE_GROUPS, FeatureSet, save_features
+from unsup3d.renderer import depth_to_normals
+from unsup3d.trainer import iterate_batches
+from unsup3d.utils import atomic_path, atomic_write_text, sha256_file
+
+log = logging.getLogger(__name__)
+
+
+def _data_config(cfg: Config, config: Path | None, overrides: list[str]) -> Config:
+    """The checkpoint's config with its data section replaced from ``config``/``overrides``."""
+    if config is None and not overrides:
+        return cfg
+    other = load_config(config, overrides)
+    base = config_to_dict(cfg)
+    changed = [
+        s
+        for s, v in config_to_dict(other).items()
+        if s not in ("data", "run") and v != config_to_dict(load_config(None))[s]
+    ]
+    if changed:
+        raise UserError(
+            f"{config or '--set'}: sections {changed} would change the model; test/extract rebuild the model "
+            "from the checkpoint, so give only data.* settings here"
+        )
+    base["data"] = config_to_dict(other)["data"]
+    if base["data"]["image_size"] != cfg.data.image_size:
+        raise UserError(
+            f"data.image_size {base['data']['image_size']}: the checkpoint was trained at {cfg.data.image_size}; keep that size"
+        )
+    return config_from_dict(base)
+
+
+def _labels(batch: dict[str, Any], dataset) -> tuple[np.ndarray | None, list[str]]:
+    labels = batch.get("labels") or {}
+    columns, names = [], []
+    for key in sorted(labels):
+        value = torch.as_tensor(labels[key])
+        if value.dtype.is_floating_point and not torch.equal(value, value.round()):
+            continue  # a continuous value (e.g. age regression target) is not a class label
+        value = value.long()
+        if value.dim() == 1:
+            columns.append(value[:, None])
+            names.append(key)
+        else:
+            sub = getattr(dataset, f"{key}_names", None) or getattr(
+                dataset, "attribute_names", None
+            )
+            sub = (
+                list(sub)
+                if sub is not None and len(sub) == value.shape[1]
+                else [f"{key}_{i}" for i in range(value.shape[1])]
+            )
+            columns.append(value)
+            names.extend(sub)
+    if not columns:
+        return None, []
+    return torch.cat(columns, 1).numpy(), names
+
+
+@torch.no_grad()
+def extract_features(
+    checkpoint: Path,
+    device: torch.device,
+    split: str = "test",
+    output: Path | None = None,
+    config: Path | None = None,
+    overrides: list[str] | None = None,
+    batch_size: int = 64,
+    num_workers: int = 0,
+    max_images: int = 0,
+) -> Path:
+    """Write the feature ``.npz`` (ARCHITECTURE.md §4) of a dataset split.
+
+    Returns:
+        The path written (default ``<checkpoint dir>/features_<split>.npz``).
+    """
+    model, cfg, _ = build.model_from_checkpoint(checkpoint, device)
+    cfg = _data_config(cfg, config, list(overrides or []))
+    dataset = build.dataset(cfg, split)
+    output = Path(output) if output else Path(checkpoint).parent / f"features_{split}.npz"
+    feats: dict[str, list[np.ndarray]] = {g: [] for g in SCENE_GROUPS}
+    labels, label_names, tracks, factors, ids = [], [], [], [], []
+    seen = 0
+    for batch in iterate_batches(dataset, batch_size, num_workers):
+        images = batch["image"].to(device)
+        for g, f in model.get_features(images, SCENE_GROUPS).items():
+            feats[g].append(f.float().cpu().numpy())
+        lab, label_names = _labels(batch, dataset)
+        if lab is not None:
+            labels.append(lab)
+        if "track_id" in batch:
+            tracks.append(torch.as_tensor(batch["track_id"]).numpy())
+        if "factors" in batch:
+            factors.append(torch.as_tensor(batch["factors"]).float().numpy())
+        ids.extend(
+            str(i) for i in batch.get("image_id", [f"{seen + k}" for k in range(len(images))])
+        )
+        seen += len(images)
+        if max_images and seen >= max_images:
+            break
+    if seen == 0:
+        raise UserError(
+            f"{cfg.data.name} split {split!r}: no images; check data.root and the split name"
+        )
+    n = min(seen, max_images) if max_images else seen
+    fs = FeatureSet(
+        features={g: np.concatenate(v)[:n] for g, v in feats.items()},
+        labels=np.concatenate(labels)[:n] if labels else None,
+        label_names=label_names,
+        track_ids=np.concatenate(tracks)[:n] if tracks else None,
+        factors=np.concatenate(factors)[:n] if factors else None,
+        factor_names=list(getattr(dataset, "factor_names", []) or []),
+        image_ids=np.asarray(ids[:n]),
+        meta={
+            "checkpoint": str(checkpoint),
+            "checkpoint_sha256": sha256_file(checkpoint),
+            "config": config_to_dict(cfg),
+            "dataset": cfg.data.name,
+            "split": split,
+        },
+    )
+    if fs.factors is not None and len(fs.factor_names) != fs.factors.shape[1]:
+        fs.factor_names = [f"factor_{i}" for i in range(fs.factors.shape[1])]
+    save_features(output, fs)
+    return output
+
+
+def _save_png(path: Path, image: torch.Tensor) -> None:
+    """(3, H, W) in [0, 1] -> 8-bit PNG, atomically."""
+    array = (image.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
+    with atomic_path(path) as tmp:
+        Image.fromarray(array).save(tmp, format="PNG")
+
+
+def _save_depth16(path: Path, depth: torch.Tensor, lo: float, hi: float) -> None:
+    """(H, W) depth -> 16-bit PNG, 0 = lo, 65535 = hi (the release's normalisation)."""
+    array = ((depth - lo) / (hi - lo)).clamp(0, 1).cpu().numpy() * 65535
+    with atomic_path(path) as tmp:
+        Image.fromarray(array.round().astype(np.uint16)).save(tmp, format="PNG")
+
+
+def _save_gif(path: Path, frames: torch.Tensor) -> None:
+    """(T, 3, H, W) in [0, 1] -> a looping ping-pong GIF, atomically."""
+    arrays = [
+        (f.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
+        for f in frames
+    ]
+    arrays = arrays + arrays[-2:0:-1]
+    images = [Image.fromarray(a) for a in arrays]
+    with atomic_path(path) as tmp:
+        images[0].save(
+            tmp, format="GIF", save_all=True, append_images=images[1:], duration=120, loop=0
+        )
+
+
+def _save_obj(folder: Path, name: str, depth: torch.Tensor, albedo: torch.Tensor, renderer) -> None:
+    """The canonical surface as a textured mesh: <name>.obj + <name>.mtl + <name>_albedo.png."""
+    from unsup3d.renderer import depth_to_points
+
+    s = depth.shape[-1]
+    points = (
+        depth_to_points(depth[None], renderer.intrinsics_like(depth))[0]
+        .reshape(-1, 3)
+        .cpu()
+        .numpy()
+    )
+    faces = renderer.faces(depth.device).cpu().numpy() + 1  # OBJ indices start at 1
+    v, u = np.meshgrid(np.arange(s), np.arange(s), indexing="ij")
+    uv = np.stack([u.reshape(-1) / (s - 1), 1 - v.reshape(-1) / (s - 1)], 1)
+    lines = [f"mtllib {name}.mtl", f"usemtl {name}"]
+    # OBJ is y-up, looking down -z: flip y and z of the camera frame (x right, y down, z forward).
+    lines += [f"v {x:.6f} {-y:.6f} {-z:.6f}" for x, y, z in points]
+    lines += [f"vt {a:.6f} {b:.6f}" for a, b in uv]
+    # Flipping two axes keeps handedness; reverse the winding so normals face the viewer.
+    lines += [f"f {a}/{a} {c}/{c} {b}/{b}" for a, b, c in faces]
+    atomic_write_text(folder / f"{name}.obj", "\n".join(lines) + "\n")
+    atomic_write_text(
+        folder / f"{name}.mtl", f"newmtl {name}\nKa 1 1 1\nKd 1 1 1\nmap_Kd {name}_albedo.png\n"
+    )
+    _save_png(folder / f"{name}_albedo.png", albedo)
+
+
+@torch.no_grad()
+def test(
+    checkpoint: Path,
+    device: torch.device,
+    split: str = "test",
+    output_dir: Path | None = None,
+    config: Path | None = None,
+    overrides: list[str] | None = None,
+    batch_size: int = 64,
+    num_workers: int = 0,
+    max_images: int = 0,
+) -> Path:
+    """Per-image outputs of a split and, where the dataset has ground truth, depth metrics.
+
+    Writes into ``output_dir`` (default ``<checkpoint dir>/test_<split>``), one sub-folder per
+    output kind, files named by image id: ``input``, ``recon`` (PNG), ``canon_depth`` (16-bit PNG,
+    0 = min_depth ... 65535 = max_depth), ``canon_normal``, ``canon_albedo``, ``canon_shading``
+    (PNG), ``rotation`` (a yaw-sweep GIF), ``mesh`` (textured .obj), plus ``scene.jsonl`` (light and
+    view per image) and, with ground-truth depth, ``depth_metrics.json`` (scale-invariant depth
+    error and normal angle deviation in the input view, eroded masks, mean and std, and the
+    best constant depth's error for reference).
+    """
+    model, cfg, _ = build.model_from_checkpoint(checkpoint, device)
+    cfg = _data_config(cfg, config, list(overrides or []))
+    dataset = build.dataset(cfg, split)
+    out = Path(output_dir) if output_dir else Path(checkpoint).parent / f"test_{split}"
+    out.mkdir(parents=True, exist_ok=True)
+    r = model.renderer
+    lo, hi = r.min_depth, r.max_depth
+    scene_lines, side, mad, side_const = [], [], [], []
+    seen = 0
+    for batch in iterate_batches(dataset, batch_size, num_workers):
+        images = batch["image"].to(device)
+        vis = build.visuals(model, images, cfg)
+        o = vis["output"]
+        names = [
+            Path(str(i)).stem
+            for i in batch.get("image_id", [f"{seen + k:06d}" for k in range(len(images))])
+        ]
+        sweep = r.render_yaw(o.canon_depth, o.canon_image.clamp(0, 1), max_deg=60, num=9)
+        for k, name in enumerate(names):
+            for kind in ("input", "recon", "canon_albedo", "canon_shading", "canon_normal"):
+                _save_png(out / kind / f"{name}.png", vis["images"][kind][k])
+            _save_depth16(out / "canon_depth" / f"{name}.png", o.canon_depth[k], lo, hi)
+            _save_gif(out / "rotation" / f"{name}.gif", sweep[k])
+            _save_obj(out / "mesh", name, o.canon_depth[k], o.albedo[k], r)
+            scene_lines.append(
+                json.dumps(
+                    {"image_id": name, "light": o.light[k].tolist(), "view": o.view[k].tolist()}
+                )
+            )
+        if "depth" in batch and "view" in batch:
+            gt_canon = batch["depth"].to(device).float()
+            gt_view = batch["view"].to(device).float()
+            gt_depth = r.warp_canon_depth(gt_canon, gt_view).clamp(r.depth_lo, r.depth_hi)
+            mask = erode_mask(((gt_depth < r.depth_hi) & (o.recon_depth < r.depth_hi)).float())
+            side.append(scale_invariant_depth_error(o.recon_depth, gt_depth, mask).cpu())
+            side_const.append(constant_depth_side(gt_depth, mask).cpu())
+            K = r.intrinsics_like(gt_depth)
+            mad.append(
+                normal_angle_deviation(
+                    depth_to_normals(o.recon_depth, K), depth_to_normals(gt_depth, K), mask
+                ).cpu()
+            )
+        seen += len(images)
+        if max_images and seen >= max_images:
+            break
+    atomic_write_text(out / "scene.jsonl", "\n".join(scene_lines) + "\n")
+    if side:
+        s, m, c = (torch.cat(x) for x in (side, mad, side_const))
+        metrics = {
+            "side_mean": float(s.nanmean()),
+            "side_std": float(s[~s.isnan()].std()) if (~s.isnan()).sum() > 1 else math.nan,
+            "mad_deg_mean": float(m.nanmean()),
+            "mad_deg_std": float(m[~m.isnan()].std()) if (~m.isnan()).sum() > 1 else math.nan,
+            "side_best_constant_mean": float(c.nanmean()),
+            "num_images": int(len(s)),
+        }
+        atomic_write_text(out / "depth_metrics.json", json.dumps(metrics, indent=2) + "\n")
+        log.info(
+            "depth: SIDE %.5f (best constant %.5f), MAD %.2f deg over %d images",
+            metrics["side_mean"],
+            metrics["side_best_constant_mean"],
+            metrics["mad_deg_mean"],
+            metrics["num_images"],
+        )
+    return out
