@@ -1,0 +1,393 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from classification import backbone as backbone_lib
+from classification import run_trainer
+from unsup3d.errors import cli_main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _run(argv):
+    return run_trainer.main([str(a) for a in argv])
+
+
+def _results(out):
+    return json.loads((out / "results.json").read_text())
+
+
+def test_frozen_features_multiclass(feature_files, tmp_path, capsys):
+    train, test = feature_files()
+    out = tmp_path / "out"
+    rc = _run(
+        [
+            "--features",
+            train,
+            "--eval-features",
+            test,
+            "--groups",
+            "depth,albedo",
+            "--num-train",
+            30,
+            60,
+            "--runs",
+            2,
+            "--epochs",
+            60,
+            "--output_dir",
+            out,
+        ]
+    )
+    assert rc == 0
+    rec = _results(out)
+    m = rec["metrics"]
+    assert m["task"] == "multiclass" and m["num_classes"] == 3 and m["num_eval"] == 200
+    assert [e["num_train"] for e in m["results"]] == [30, 60]
+    assert all(len(e["runs"]) == 2 for e in m["results"])
+    assert m["results"][1]["accuracy_mean"] >= 0.95
+    assert rec["options"]["mode"] == "frozen" and rec["options"]["groups"] == ["depth", "albedo"]
+    assert [i["path"] for i in rec["inputs"]] == [str(train), str(test)]
+    assert "N train" in capsys.readouterr().out
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 2 * 2 * 60 and json.loads(lines[0])["epoch"] == 1
+
+
+def test_frozen_features_multilabel_writes_per_attribute(feature_files, tmp_path):
+    train, test = feature_files(multilabel=True)
+    out = tmp_path / "out"
+    assert (
+        _run(
+            [
+                "--features",
+                train,
+                "--eval-features",
+                test,
+                "--num-train",
+                50,
+                "--runs",
+                1,
+                "--epochs",
+                20,
+                "--groups",
+                "all",
+                "--output_dir",
+                out,
+            ]
+        )
+        == 0
+    )
+    m = _results(out)["metrics"]
+    assert m["task"] == "multilabel" and m["label_names"] == ["Smiling", "Male"]
+    assert len(m["results"][0]["per_attribute_mean"]) == 2
+    rows = (out / "per_attribute.csv").read_text().splitlines()
+    assert rows[0] == "attribute,majority_rate,N50_mean,N50_std"
+    assert rows[1].startswith("Smiling,") and len(rows) == 3
+    assert "Smiling" in (out / "results.txt").read_text()
+
+
+def test_label_column_and_num_eval(feature_files, tmp_path):
+    train, test = feature_files(multilabel=True)
+    out = tmp_path / "out"
+    assert (
+        _run(
+            [
+                "--features",
+                train,
+                "--eval-features",
+                test,
+                "--label-column",
+                "Male",
+                "--num-train",
+                20,
+                "--num-eval",
+                50,
+                "--runs",
+                1,
+                "--epochs",
+                2,
+                "--output_dir",
+                out,
+            ]
+        )
+        == 0
+    )
+    m = _results(out)["metrics"]
+    assert m["task"] == "multiclass" and m["label_names"] == ["Male"] and m["num_eval"] == 50
+
+
+def _image_folder(root, images, labels, names):
+    from PIL import Image
+
+    root.mkdir()
+    rows = ["filename," + ",".join(names)]
+    for i, img in enumerate(images):
+        Image.fromarray(img.transpose(1, 2, 0)).save(root / f"{i:03d}.png")
+        lab = labels[i] if labels.ndim == 2 else [labels[i]]
+        rows.append(f"{i:03d}.png," + ",".join(str(int(v)) for v in lab))
+    (root / "labels.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def test_finetune_two_epochs_through_main(tmp_path, monkeypatch, tiny_backbone, make_colour_images):
+    """Stand-in checkpoint + tiny image folders, through main([...]), 2 epochs."""
+    torch.manual_seed(0)
+    ckpt = tmp_path / "standin.pt"
+    torch.save(tiny_backbone().state_dict(), ckpt)
+    loaded = []
+
+    def load_standin(path, device):
+        model = tiny_backbone()
+        model.load_state_dict(torch.load(path, weights_only=True))
+        loaded.append(model)
+        return model.to(device)
+
+    monkeypatch.setattr(backbone_lib, "load_backbone", load_standin)
+    images, y, attrs = make_colour_images(24, 16, 0)
+    train = _image_folder(tmp_path / "train", images, attrs, ["Blue", "Bright"])
+    images, y, attrs = make_colour_images(12, 16, 1)
+    test = _image_folder(tmp_path / "test", images, attrs, ["Blue", "Bright"])
+    out = tmp_path / "out"
+    assert (
+        _run(
+            [
+                "--checkpoint",
+                ckpt,
+                "--data",
+                train,
+                "--eval-data",
+                test,
+                "--image-size",
+                16,
+                "--num-train",
+                16,
+                "--runs",
+                1,
+                "--epochs",
+                2,
+                "--batch-size",
+                8,
+                "--hflip",
+                "--output_dir",
+                out,
+            ]
+        )
+        == 0
+    )
+    rec = _results(out)
+    run = rec["metrics"]["results"][0]["runs"][0]
+    assert rec["options"]["mode"] == "finetune" and rec["options"]["encoder_lr"] == 1e-4
+    assert run["backbone_changed"] > 0  # finetuning moved the encoder weights
+    assert rec["metrics"]["task"] == "multilabel"
+    assert str(ckpt) in [i["path"] for i in rec["inputs"]]
+    # the run's backbone was a fresh load (one load to check the checkpoint, one per run)
+    assert len(loaded) == 2
+    state = torch.load(ckpt, weights_only=True)
+    assert not torch.equal(loaded[1].conv.weight.cpu(), state["conv.weight"])
+
+    out2 = tmp_path / "out2"
+    assert (
+        _run(
+            [
+                "--checkpoint",
+                ckpt,
+                "--data",
+                train,
+                "--eval-data",
+                test,
+                "--mode",
+                "frozen",
+                "--image-size",
+                16,
+                "--num-train",
+                16,
+                "--runs",
+                1,
+                "--epochs",
+                2,
+                "--output_dir",
+                out2,
+            ]
+        )
+        == 0
+    )
+    assert _results(out2)["metrics"]["results"][0]["runs"][0]["backbone_changed"] == 0
+    for key, value in state.items():
+        assert torch.equal(loaded[-1].state_dict()[key].cpu(), value), key
+
+
+def test_resnet18_baseline(image_npz, tmp_path):
+    train, test = image_npz(n_train=16, n_eval=8, size=16)
+    out = tmp_path / "out"
+    assert (
+        _run(
+            [
+                "--baseline",
+                "resnet18",
+                "--data",
+                train,
+                "--eval-data",
+                test,
+                "--image-size",
+                16,
+                "--num-train",
+                8,
+                "--runs",
+                1,
+                "--epochs",
+                1,
+                "--batch-size",
+                4,
+                "--output_dir",
+                out,
+            ]
+        )
+        == 0
+    )
+    rec = _results(out)
+    assert rec["options"]["groups"] == ["resnet18"] and rec["options"]["encoder_lr"] == 1e-3
+    assert rec["metrics"]["results"][0]["runs"][0]["backbone_changed"] > 0
+
+
+def test_resnet18_stems():
+    from classification.baseline import ResNet18Encoder
+
+    x = torch.rand(2, 3, 32, 32)
+    for stem in ("small", "standard"):
+        feats = ResNet18Encoder(stem).eval().get_features(x, ["resnet18"])
+        assert feats["resnet18"].shape == (2, 512)
+    net = ResNet18Encoder("small").net
+    assert net.conv1.kernel_size == (3, 3) and net.conv1.stride == (1, 1)
+    assert isinstance(net.maxpool, torch.nn.Identity)
+
+
+def _error(argv, capsys):
+    rc = cli_main(run_trainer.main, [str(a) for a in argv])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1, err
+    return err
+
+
+def test_bad_inputs_are_one_line_errors(feature_files, image_npz, tmp_path, capsys):
+    train, test = feature_files()
+    out = ["--output_dir", tmp_path / "o"]
+    base = ["--features", train, "--eval-features", test, "--epochs", 1, *out]
+
+    nolab, _ = feature_files(labels=False)
+    err = _error(["--features", nolab, "--eval-features", test, *out], capsys)
+    assert err.startswith("error: ") and "no 'labels' array" in err
+
+    err = _error([*base, "--task", "multilabel", "--overwrite"], capsys)
+    assert "labels are (N,) class ids" in err and "--task multiclass" in err
+
+    ml_train, ml_test = feature_files(multilabel=True)
+    err = _error(
+        [
+            "--features",
+            ml_train,
+            "--eval-features",
+            ml_test,
+            "--task",
+            "multiclass",
+            *out,
+            "--overwrite",
+        ],
+        capsys,
+    )
+    assert "attribute table" in err and "--label-column" in err
+
+    err = _error([*base, "--num-train", 121, "--overwrite"], capsys)
+    assert f"--num-train 121: {train} has only 120 labelled samples; use N <= 120" in err
+
+    err = _error([*base, "--groups", "shape", "--overwrite"], capsys)
+    assert "unknown feature group" in err
+
+    err = _error(["--features", train, *out], capsys)
+    assert "needs --eval-features" in err
+
+    err = _error([*base, "--mode", "finetune", "--overwrite"], capsys)
+    assert "a feature file has no encoder to train" in err
+
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    err = _error([*base[:-2], "--output_dir", tmp_path / "full"], capsys)
+    assert "not empty; pass --overwrite" in err
+
+    if not torch.cuda.is_available():
+        err = _error([*base, "--gpu", "0", "--overwrite"], capsys)
+        assert "CUDA is not available" in err
+
+    img_train, img_test = image_npz()
+    err = _error(
+        ["--features", img_train, "--eval-features", img_test, *out, "--overwrite"], capsys
+    )
+    assert "no features found" in err
+
+
+def test_checkpoint_without_model_code(tmp_path, image_npz, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "unsup3d.model", None)  # as if unsup3d/model.py were absent
+    train, test = image_npz()
+    ckpt = tmp_path / "c.pt"
+    ckpt.write_bytes(b"")
+    err = _error(
+        [
+            "--checkpoint",
+            ckpt,
+            "--data",
+            train,
+            "--eval-data",
+            test,
+            "--output_dir",
+            tmp_path / "o",
+        ],
+        capsys,
+    )
+    assert "needs the inverse-renderer model (unsup3d.model)" in err and "--features" in err
+    err = _error(
+        [
+            "--checkpoint",
+            tmp_path / "missing.pt",
+            "--data",
+            train,
+            "--eval-data",
+            test,
+            "--output_dir",
+            tmp_path / "o",
+            "--overwrite",
+        ],
+        capsys,
+    )
+    assert "missing.pt: checkpoint not found" in err
+
+
+def test_runs_as_a_script_from_the_repo_root(feature_files, tmp_path):
+    """`python classification/run_trainer.py` imports through the editable install; a bad N
+    gives exit status 2 and exactly one stderr line (nothing logged before it)."""
+    train, test = feature_files(n_train=20, n_eval=10)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "classification/run_trainer.py",
+            "--features",
+            str(train),
+            "--eval-features",
+            str(test),
+            "--num-train",
+            "999",
+            "--output_dir",
+            str(tmp_path / "o"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"error: --num-train 999: {train} has only 20 labelled samples; use N <= 20"
+    ]
