@@ -51,19 +51,19 @@ def load_backbone(checkpoint_path: str | os.PathLike, device: torch.device) -> n
             "does not have yet; probe frozen features instead: extract them with `run.py extract`, "
             "then pass --features train.npz --eval-features test.npz"
         )
-    # Wiring to the model package (untested until unsup3d.model lands): the checkpoint carries
-    # the resolved config, the model is rebuilt from it alone (STYLE.md §2) and loaded strictly.
+    # The model is rebuilt from the checkpoint's own config (STYLE.md §2) and loaded strictly.
     from unsup3d import build
-    from unsup3d.checkpoint import load_checkpoint, load_model_state
-    from unsup3d.config import config_from_dict
 
-    ckpt = load_checkpoint(path, map_location="cpu")
-    cfg = config_from_dict(ckpt["config"], source=f"{path} (config)")
-    model = build.model(cfg)
-    load_model_state(model, ckpt["model"], str(path))
+    model, _, _ = build.model_from_checkpoint(path, device)
     if not callable(getattr(model, "get_features", None)):
         raise UserError(f"{path}: the model built from this checkpoint has no get_features()")
-    return model.to(device)
+    return model
+
+
+def backbone_image_size(model: nn.Module) -> int | None:
+    """The image size S a backbone was built for (``model.settings.image_size``), if it says."""
+    size = getattr(getattr(model, "settings", None), "image_size", None)
+    return int(size) if size is not None else None
 
 
 def encode(encoder: nn.Module, images: torch.Tensor, groups: Sequence[str]) -> torch.Tensor:

@@ -39,11 +39,13 @@ from classification.probe import TrainConfig
 from classification.protocol import MODES, ProtocolConfig, run_protocol
 from classification.report import per_attribute_table, summary_table, write_per_attribute_csv
 from unsup3d.errors import UserError, cli_main, setup_logging
+from unsup3d.features import SCENE_GROUPS
 from unsup3d.utils import git_sha, resolve_device, write_results
 
 log = logging.getLogger("classification")
 
 BASELINES = ("resnet18",)
+DEFAULT_IMAGE_SIZE = 64
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,7 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     src.add_argument("--eval-data", type=Path, help="evaluation images, same formats as --data")
     src.add_argument(
-        "--image-size", type=int, default=64, help="S in pixels images are resized to (good: 64)"
+        "--image-size",
+        type=int,
+        default=None,
+        help="S in pixels images are resized to (default: the checkpoint's, else 64 as the paper)",
     )
     src.add_argument(
         "--groups",
@@ -203,12 +208,15 @@ def _check_args(args: argparse.Namespace) -> str:
         ("epochs", 1),
         ("batch_size", 2),
         ("runs", 1),
-        ("image_size", 8),
         ("hidden", 1),
     ):
         if getattr(args, name) < low:
             flag = "--" + name.replace("_", "-")
             raise UserError(f"{flag} {getattr(args, name)}: must be at least {low}")
+    if args.image_size is not None and args.image_size < 8:
+        raise UserError(f"--image-size {args.image_size}: must be at least 8 (good: 64)")
+    if kind == "features" and args.image_size is not None:
+        raise UserError("--image-size: applies to images (--data); drop it with --features")
     for n in args.num_train:
         if n < 2:
             raise UserError(f"--num-train {n}: must be at least 2")
@@ -244,6 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     train: LabelledSplit
     evaluation: LabelledSplit
     make_encoder = None
+    image_size = None
     inputs = []
     if kind == "features":
         mode = "frozen"
@@ -265,7 +274,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if kind == "checkpoint":
             groups = tuple(_parse_groups(args.groups or "depth,albedo"))
             # Fail before reading the data if the checkpoint cannot become a backbone.
-            backbone_lib.load_backbone(args.checkpoint, device)
+            trained_size = backbone_lib.backbone_image_size(
+                backbone_lib.load_backbone(args.checkpoint, device)
+            )
+            if args.image_size is None:
+                image_size = trained_size or DEFAULT_IMAGE_SIZE
+            elif trained_size is not None and args.image_size != trained_size:
+                raise UserError(
+                    f"--image-size {args.image_size}: {args.checkpoint} was trained on "
+                    f"{trained_size} px images; drop --image-size or pass {trained_size}"
+                )
+            else:
+                image_size = args.image_size
             inputs.append(args.checkpoint)
 
             def make_encoder():
@@ -277,12 +297,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"'{BASELINE_GROUP}' group; drop --groups"
                 )
             groups = (BASELINE_GROUP,)
+            image_size = args.image_size or DEFAULT_IMAGE_SIZE
 
             def make_encoder():
                 return ResNet18Encoder(args.resnet_stem)
 
-        train = load_image_split(args.data, args.image_size)
-        evaluation = load_image_split(args.eval_data, args.image_size)
+        train = load_image_split(args.data, image_size)
+        evaluation = load_image_split(args.eval_data, image_size)
 
     inputs += train.files + evaluation.files
     evaluation = evaluation.head(args.num_eval)
@@ -322,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "head": args.head,
         "task": task.kind,
         "label_column": args.label_column,
-        "image_size": args.image_size if kind != "features" else None,
+        "image_size": image_size,
         "num_train_available": len(train),
         "device": str(device),
         **dataclasses.asdict(cfg.train),
@@ -392,10 +413,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parse_groups(value: str) -> list[str]:
+    """``--groups`` for a checkpoint: scene parameters, comma-separated, or ``all``."""
     groups = [g.strip() for g in value.split(",") if g.strip()]
-    if not groups:
-        raise UserError(f"--groups {value!r}: empty; e.g. --groups depth,albedo")
-    return groups
+    if groups == ["all"]:
+        return list(SCENE_GROUPS)
+    unknown = [g for g in groups if g not in SCENE_GROUPS]
+    if unknown or not groups:
+        raise UserError(
+            f"--groups {value}: unknown group(s) {unknown or groups}; "
+            f"choose from {','.join(SCENE_GROUPS)} or all"
+        )
+    return list(dict.fromkeys(groups))
 
 
 if __name__ == "__main__":

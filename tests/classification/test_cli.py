@@ -220,6 +220,87 @@ def test_finetune_two_epochs_through_main(tmp_path, monkeypatch, tiny_backbone, 
         assert torch.equal(loaded[-1].state_dict()[key].cpu(), value), key
 
 
+def test_finetune_real_checkpoint_two_epochs(real_checkpoint, image_npz, tmp_path):
+    """The real inverse renderer (small preset, 16 px) from a checkpoint, through main([...])."""
+    train, test = image_npz(n_train=16, n_eval=8, size=16, multilabel=True)
+    out = tmp_path / "out"
+    assert (
+        _run(
+            [
+                "--checkpoint",
+                real_checkpoint,
+                "--data",
+                train,
+                "--eval-data",
+                test,
+                "--num-train",
+                8,
+                "--runs",
+                1,
+                "--epochs",
+                2,
+                "--batch-size",
+                4,
+                "--output_dir",
+                out,
+            ]
+        )
+        == 0
+    )
+    rec = _results(out)
+    assert rec["options"]["image_size"] == 16  # taken from the checkpoint's config
+    assert rec["options"]["groups"] == ["depth", "albedo"]
+    assert rec["metrics"]["results"][0]["runs"][0]["backbone_changed"] > 0
+
+    out2 = tmp_path / "out2"
+    assert (
+        _run(
+            [
+                "--checkpoint",
+                real_checkpoint,
+                "--data",
+                train,
+                "--eval-data",
+                test,
+                "--mode",
+                "frozen",
+                "--groups",
+                "all",
+                "--num-train",
+                8,
+                "--runs",
+                1,
+                "--epochs",
+                2,
+                "--output_dir",
+                out2,
+            ]
+        )
+        == 0
+    )
+    rec = _results(out2)
+    assert rec["options"]["groups"] == ["depth", "albedo", "light", "view"]
+    assert rec["metrics"]["results"][0]["runs"][0]["backbone_changed"] == 0
+
+
+def test_checkpoint_flag_errors(real_checkpoint, image_npz, tmp_path, capsys):
+    train, test = image_npz(size=16)
+    base = [
+        "--checkpoint",
+        real_checkpoint,
+        "--data",
+        train,
+        "--eval-data",
+        test,
+        "--output_dir",
+        tmp_path / "o",
+    ]
+    err = _error([*base, "--image-size", 32], capsys)
+    assert "was trained on 16 px images; drop --image-size or pass 16" in err
+    err = _error([*base, "--groups", "depth,shape", "--overwrite"], capsys)
+    assert "unknown group(s) ['shape']; choose from depth,albedo,light,view or all" in err
+
+
 def test_resnet18_baseline(image_npz, tmp_path):
     train, test = image_npz(n_train=16, n_eval=8, size=16)
     out = tmp_path / "out"
