@@ -224,3 +224,42 @@ def grad_cam_maps(
             cam = LayerAttribution.interpolate(cam, tuple(images.shape[-2:]), "bilinear")
         out[name] = cam[:, 0].detach().float()  # (B, H, W)
     return out
+
+
+class StandardizedLinear(nn.Module):
+    """``Linear((x - mean) / std)``: a probe on raw features whose weights came from a model
+    fitted on standardised features (so IG baselines stay in raw feature space)."""
+
+    def __init__(self, mean: np.ndarray, std: np.ndarray, weight: np.ndarray, bias: np.ndarray):
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float64))
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float64))
+        self.linear = nn.Linear(weight.shape[1], weight.shape[0]).double()
+        with torch.no_grad():
+            self.linear.weight.copy_(torch.as_tensor(weight, dtype=torch.float64))
+            self.linear.bias.copy_(torch.as_tensor(bias, dtype=torch.float64))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.linear((x.double() - self.mean) / self.std)  # (B, C)
+        return out[:, 0] if out.shape[1] == 1 else out
+
+
+def fit_probe_head(
+    features: np.ndarray, labels: np.ndarray, *, random_state: int, c: float = 1.0
+) -> StandardizedLinear:
+    """Fit an L2 logistic-regression probe (scikit-learn, standardised features) and return it
+    as a frozen torch head on raw features: (B, F) -> (B,) logit of the positive class for
+    binary labels, (B, C) class logits otherwise.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.asarray(features, dtype=np.float64)
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    clf = LogisticRegression(C=c, max_iter=2000, random_state=random_state)
+    clf.fit((x - mean) / std, labels)
+    head = StandardizedLinear(mean, std, clf.coef_, clf.intercept_)
+    head.classes_ = clf.classes_  # type: ignore[attr-defined]
+    for p in head.parameters():
+        p.requires_grad_(False)
+    return head.eval()

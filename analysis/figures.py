@@ -172,8 +172,10 @@ def grad_cam_grid(
             axes[i][j + 1].imshow(
                 np.clip(images[i], 0, 1), cmap=None if images.ndim == 4 else "gray"
             )
+            norm = m / peak if peak > 0 else m
+            # blue = higher attribution (Fig. 4); near-zero evidence left transparent
             axes[i][j + 1].imshow(
-                m / peak if peak > 0 else m, cmap="Blues", alpha=0.6, vmin=0, vmax=1
+                np.ma.masked_less(norm, 0.05), cmap="Blues", alpha=0.75, vmin=0, vmax=1
             )
     axes[0][0].set_title("image", fontsize=9)
     for j, n in enumerate(names):

@@ -159,6 +159,8 @@ def toy_physical_features(
     leakage: float = 0.0,
     noise: float = 0.3,
     dead_fraction: float = 0.1,
+    light_view_range: tuple[float, float] = (0.0, 1.0),
+    weights_seed: int = 0,
 ) -> tuple[dict[str, np.ndarray], np.ndarray, list[str]]:
     """Four ReLU feature groups, each driven by its own physical factor group, like a trained
     inverse renderer's features (for tests and the README example; not the synthetic dataset).
@@ -166,6 +168,10 @@ def toy_physical_features(
     Group g's features = ReLU(W_g [own factors; leakage * other factors] + noise), with random
     W_g and a fraction of dead (always zero) units. ``leakage = 0``: every group sees only its
     own factors (ideal physical disentanglement); larger leakage mixes the others in.
+    The "encoder" weights W_g come from ``weights_seed``, so splits drawn with different
+    ``random_state`` share them; ``light_view_range=(lo, hi)`` draws |light_*|, |view_*| factors
+    in [lo, hi] with a random sign (default (0, 1): uniform in [-1, 1]; e.g. (1, 2) for an
+    out-of-distribution split with novel light and view).
 
     Returns:
         (features: group -> float32 (num, dim), factors: float32 (num, 10) uniform in [-1, 1],
@@ -174,11 +180,16 @@ def toy_physical_features(
     rs = as_random_state(random_state)
     names = list(TOY_FACTOR_NAMES)
     factors = rs.uniform(-1.0, 1.0, size=(num, len(names)))
+    lo, hi = light_view_range
+    lv = np.array([TOY_FACTOR_GROUP[n] in ("light", "view") for n in names])
+    mag = rs.uniform(lo, hi, size=(num, int(lv.sum())))
+    factors[:, lv] = mag * rs.choice([-1.0, 1.0], size=mag.shape)
+    wrs = np.random.RandomState(weights_seed)
     feats: dict[str, np.ndarray] = {}
     for g in ("depth", "albedo", "light", "view"):
         own = np.array([TOY_FACTOR_GROUP[n] == g for n in names])
         scale = np.where(own, 1.0, leakage)  # (K,) how much each factor reaches this group
-        w = rs.standard_normal((len(names), dim)) * scale[:, None]
+        w = wrs.standard_normal((len(names), dim)) * scale[:, None]
         h = factors @ w + noise * rs.standard_normal((num, dim)) + 0.3
         h[:, : int(dead_fraction * dim)] = -1.0  # dead units
         feats[g] = np.maximum(h, 0.0).astype(np.float32)

@@ -98,3 +98,18 @@ def test_grad_cam_rejects_a_non_conv_layer():
     net = TwoEncoderNet()
     with pytest.raises(ValueError, match="conv"):
         grad_cam_maps(net, {"head": net.head}, torch.rand(1, 1, 8, 8), target=0)
+
+
+def test_grad_cam_and_attribution_figures_are_written(tmp_path):
+    from analysis.figures import attribution_bars, grad_cam_grid
+
+    net = TwoEncoderNet()
+    img = torch.zeros(2, 1, 16, 16)
+    img[:, :, 2:7, 9:14] = 1.0
+    maps = grad_cam_maps(net, {"a": net.enc_a[0], "b": net.enc_b[0]}, img, target=0)
+    p = grad_cam_grid(
+        img[:, 0].numpy(), {k: v.numpy() for k, v in maps.items()}, tmp_path / "cam.png"
+    )
+    q = attribution_bars({"attr": {"a": 0.7, "b": 0.3}}, tmp_path / "bars.png")
+    for path in (p, q):
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
