@@ -5,7 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.pdr-installed
 
-.PHONY: install demo test test-slow test-all lint format bench
+
+.PHONY: install demo renderer-demo test test-slow test-all lint format bench
 
 install: $(STAMP)
 
@@ -15,7 +16,16 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# The main job end to end on the built-in synthetic faces (CPU, minutes): train the small preset
+# with LOOCC-LV, write test outputs, extract test features and cluster them by identity.
+# Re-running resumes (or, once finished, only re-evaluates) runs/demo.
 demo: $(STAMP)
+	$(PY) run.py --config experiments/demo.yaml --num_workers 2
+	$(PY) run.py test --checkpoint runs/demo/best.pt --split test --max_images 16 --num_workers 0
+	$(PY) run.py extract --checkpoint runs/demo/best.pt --split test --output runs/demo/features_test.npz --num_workers 0
+	$(PY) clustering/cluster_eval.py runs/demo/features_test.npz --groups depth,albedo
+
+renderer-demo: $(STAMP)
 	$(PY) -m unsup3d.renderer.demo --output docs/renderer_demo.png
 
 lint: $(STAMP)

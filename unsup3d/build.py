@@ -196,22 +196,28 @@ def visuals(
 
 
 def dataset(cfg: Config, split: str):
-    """The dataset split named by ``cfg.data`` (registry in `unsup3d.data.registry`)."""
+    """The dataset split named by ``cfg.data``: built-in synthetic data, or a registered loader.
+
+    ``split`` is ``train``/``val``/``test`` (mapped through ``data.*_split``) or any other split
+    the dataset has (synthetic: ``ood``, ``ood_light``, ``ood_view``, ``tracks``).
+    """
+    d = cfg.data
+    if d.name.startswith("synthetic"):
+        from unsup3d.data.synthetic import build_synthetic
+
+        counts = {"train": d.num_train, "val": d.num_val, "test": d.num_test}
+        kwargs: dict[str, Any] = {"seed": d.dataset_seed}
+        if counts.get(split):
+            kwargs["num_images"] = counts[split]
+        return build_synthetic(d.name, split, d.image_size, **kwargs)
     from unsup3d.data.registry import build_dataset
 
-    d = cfg.data
     options: dict[str, Any] = {}
-    if d.name.startswith("synthetic"):
-        counts = {"train": d.num_train, "val": d.num_val, "test": d.num_test}
-        if counts.get(split):
-            options["num_images"] = counts[split]
-        options["seed"] = d.dataset_seed
-    else:
-        if d.crop:
-            options["crop"] = list(d.crop)
-        if split == d.train_split:
-            options["hflip"] = d.hflip
-        if d.fraction < 1 and split == d.train_split:
+    if d.crop:
+        options["crop"] = list(d.crop)
+    if split == "train":
+        options["hflip"] = d.hflip
+        if d.fraction < 1:
             options["fraction"] = d.fraction
     split_name = {"train": d.train_split, "val": d.val_split, "test": d.test_split}.get(
         split, split

@@ -1,0 +1,261 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import run
+from unsup3d.checkpoint import load_checkpoint
+from unsup3d.features import load_features
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_train_test_extract_end_to_end(tiny_config, tmp_path):
+    cfg, out = tiny_config(epochs=2, tensorboard="true")
+    assert (
+        run.main(["--config", str(cfg), "--num_workers", "0", "--set", "trainer.max_steps=3"]) == 0
+    )
+    assert {"config.yaml", "last.pt", "best.pt", "metrics.jsonl"} <= {p.name for p in out.iterdir()}
+    assert list((out / "tb").glob("events.out.tfevents.*"))
+    ckpt = load_checkpoint(out / "last.pt")
+    assert ckpt["step"] == 3 and ckpt["epoch"] == 2 and ckpt["config"]["model"]["preset"] == "small"
+    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [m["epoch"] for m in lines] == [1, 2] and all("val/recon" in m for m in lines)
+
+    assert (
+        run.main(
+            [
+                "test",
+                "--checkpoint",
+                str(out / "last.pt"),
+                "--num_workers",
+                "0",
+                "--batch_size",
+                "2",
+                "--max_images",
+                "2",
+            ]
+        )
+        == 0
+    )
+    test_dir = out / "test_test"
+    assert len(list((test_dir / "recon").glob("*.png"))) == 2
+    assert len(list((test_dir / "mesh").glob("*.obj"))) == 2
+    metrics = json.loads((test_dir / "depth_metrics.json").read_text())
+    assert metrics["num_images"] == 2 and metrics["side_mean"] > 0
+
+    feats = tmp_path / "f.npz"
+    assert (
+        run.main(
+            [
+                "extract",
+                "--checkpoint",
+                str(out / "last.pt"),
+                "--split",
+                "test",
+                "--output",
+                str(feats),
+                "--num_workers",
+                "0",
+            ]
+        )
+        == 0
+    )
+    fs = load_features(feats)
+    assert fs.groups == ["depth", "albedo", "light", "view"] and len(fs) == 4
+    assert all(a.shape == (4, 256) for a in fs.features.values())
+    assert "identity" in fs.label_names and fs.factors is not None
+    assert fs.meta["split"] == "test" and len(fs.meta["checkpoint_sha256"]) == 64
+
+
+def _train_cmd(cfg):
+    return [sys.executable, str(ROOT / "run.py"), "--config", str(cfg), "--num_workers", "0"]
+
+
+def test_sigkill_then_resume_gives_the_same_weights(tiny_config):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cfg_a, out_a = tiny_config("a.yaml", out=None, epochs=3, num_train=16)
+    cfg_a.write_text(cfg_a.read_text().replace(str(out_a), str(out_a) + "_a"))
+    cfg_b = cfg_a.with_name("b.yaml")
+    cfg_b.write_text(cfg_a.read_text().replace(str(out_a) + "_a", str(out_a) + "_b"))
+    out_a, out_b = Path(str(out_a) + "_a"), Path(str(out_a) + "_b")
+    subprocess.run(_train_cmd(cfg_a), check=True, env=env, capture_output=True)
+
+    proc = subprocess.Popen(
+        _train_cmd(cfg_b), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.time() + 60
+    while not (out_b / "last.pt").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.3)  # now inside epoch 2 (or later): kill without warning
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = load_checkpoint(out_b / "last.pt")["epoch"]
+    assert killed_at < 3, "the run finished before it could be killed; the test proves nothing"
+    subprocess.run(_train_cmd(cfg_b), check=True, env=env, capture_output=True)
+
+    a, b = load_checkpoint(out_a / "last.pt"), load_checkpoint(out_b / "last.pt")
+    assert a["step"] == b["step"] and a["epoch"] == b["epoch"] == 3
+    for key in a["model"]:
+        torch.testing.assert_close(a["model"][key], b["model"][key], rtol=0, atol=0, msg=key)
+
+
+def test_truncated_last_checkpoint_is_refused(tiny_config, capsys):
+    cfg, out = tiny_config()
+    assert (
+        run.main(["--config", str(cfg), "--num_workers", "0", "--set", "trainer.max_steps=1"]) == 0
+    )
+    data = (out / "last.pt").read_bytes()
+    (out / "last.pt").write_bytes(data[: len(data) // 3])
+    from unsup3d.errors import cli_main
+
+    assert cli_main(run.main, ["--config", str(cfg), "--num_workers", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "last.pt: truncated or corrupt checkpoint" in err and "best.pt" in err
+    assert load_checkpoint(out / "best.pt")["step"] == 1  # the previous good one still loads
+
+
+def test_torchrun_two_processes_match_one(tiny_config, tmp_path):
+    # One step on the same global batch of 8 (the whole train set): DDP averages the two ranks'
+    # gradients, so the weights after the step match a single process up to the loss's
+    # masked-mean normalisation (per rank instead of global) and float reduction order.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    cfg1, out1 = tiny_config("one.yaml", out=tmp_path / "one", variant="none", batch=8, num_train=8)
+    cfg2, out2 = tiny_config("two.yaml", out=tmp_path / "two", variant="none", batch=8, num_train=8)
+    subprocess.run(
+        _train_cmd(cfg1) + ["--set", "trainer.max_steps=1"],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    launcher = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        "29517",
+    ]
+    result = subprocess.run(
+        launcher
+        + [
+            str(ROOT / "run.py"),
+            "--config",
+            str(cfg2),
+            "--num_workers",
+            "0",
+            "--set",
+            "trainer.max_steps=1",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    a, b = load_checkpoint(out1 / "last.pt"), load_checkpoint(out2 / "last.pt")
+    ma = json.loads((out1 / "metrics.jsonl").read_text().splitlines()[-1])
+    mb = json.loads((out2 / "metrics.jsonl").read_text().splitlines()[-1])
+    # Validation is reduced over both ranks: the same loss as one process, after the same step.
+    assert mb["val/recon"] == pytest.approx(ma["val/recon"], rel=1e-3, abs=1e-4)
+    moved = [k for k in a["model"] if not torch.equal(a["model"][k], b["model"][k])]
+    for key in a["model"]:
+        torch.testing.assert_close(a["model"][key], b["model"][key], rtol=1e-3, atol=2e-4, msg=key)
+    assert moved, "identical to the bit: suspicious, the two runs may not have trained"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--gpu", "0", "--config", "experiments/demo.yaml"], "CUDA is not available"),
+        (["--config", "nope.yaml"], "nope.yaml: config file not found"),
+        (["test"], "--checkpoint is required"),
+        ([], "--config is required"),
+    ],
+)
+def test_cli_errors(argv, message, capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    from unsup3d.errors import cli_main
+
+    assert cli_main(run.main, argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and "\n" not in err
+
+
+def test_nonempty_output_dir_and_config_change(tiny_config, capsys):
+    from unsup3d.errors import cli_main
+
+    cfg, out = tiny_config()
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert cli_main(run.main, ["--config", str(cfg), "--num_workers", "0"]) == 2
+    assert "output dir is not empty and has no last.pt" in capsys.readouterr().err
+    assert (out / "notes.txt").read_text() == "mine"  # nothing the user made is touched
+    assert (
+        run.main(
+            [
+                "--config",
+                str(cfg),
+                "--num_workers",
+                "0",
+                "--overwrite",
+                "--set",
+                "trainer.max_steps=1",
+            ]
+        )
+        == 0
+    )
+    assert (
+        cli_main(run.main, ["--config", str(cfg), "--num_workers", "0", "--set", "trainer.lr=0.5"])
+        == 2
+    )
+    assert "different config.yaml" in capsys.readouterr().err
+
+
+def test_missing_vgg_weights_stop_at_start(tiny_config, tmp_path, capsys):
+    from unsup3d.errors import cli_main
+
+    cfg, out = tiny_config()
+    vgg = tmp_path / "vgg16.pth"
+    assert (
+        cli_main(
+            run.main,
+            [
+                "--config",
+                str(cfg),
+                "--num_workers",
+                "0",
+                "--set",
+                "loss.lam_perc=1",
+                "--set",
+                f"loss.vgg_weights={vgg}",
+            ],
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert str(vgg) in err and "lam_perc" in err
+
+
+def test_non_finite_loss_stops_naming_step_and_term(tiny_config, monkeypatch, capsys):
+    from unsup3d import build
+    from unsup3d.errors import cli_main
+
+    real = build.objective
+
+    def poisoned(model, images, cfg, generator, epoch, perceptual=None):
+        total, terms = real(model, images, cfg, generator, epoch, perceptual)
+        terms["l1"] = torch.tensor(float("nan"))
+        return total * float("nan"), terms
+
+    monkeypatch.setattr(build, "objective", poisoned)
+    cfg, out = tiny_config()
+    assert cli_main(run.main, ["--config", str(cfg), "--num_workers", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "loss term 'l1' is nan at step 1" in err and "lower trainer.lr" in err
