@@ -270,13 +270,17 @@ def _from_mapping(data: Mapping[str, Any], source: str) -> FeatureSet:
     return fs
 
 
-def load_features(path: str | os.PathLike, allow_pickle: bool = False) -> FeatureSet:
+def load_features(
+    path: str | os.PathLike, allow_pickle: bool = False, rerun_hint: str | None = None
+) -> FeatureSet:
     """Read a feature file (project `.npz`, the paper's `.npz`, or a pickled `.npy` dict).
 
     Args:
         path: the file.
         allow_pickle: permit a pickled `.npy` dict. Unpickling runs arbitrary code: only for
             files you made yourself.
+        rerun_hint: the exact command that would load this file with pickling allowed (e.g. the
+            caller's command line plus ``--allow-pickle``); shown in the refusal of a `.npy`.
 
     Returns:
         The validated `FeatureSet`.
@@ -291,9 +295,10 @@ def load_features(path: str | os.PathLike, allow_pickle: bool = False) -> Featur
         raise UserError(f"{source}: no such file; pass a feature .npz written by `run.py extract`")
     if path.suffix == ".npy":
         if not allow_pickle:
+            rerun = f"re-run as: {rerun_hint}" if rerun_hint else "re-run with --allow-pickle"
             raise UserError(
                 f"{source}: a .npy feature dict is a pickle, and unpickling runs code; if you made "
-                f"this file yourself, re-run with --allow-pickle, or convert it once with: python -c "
+                f"this file yourself, {rerun}; or convert it once with: python -c "
                 f"\"import numpy as np; d=np.load('{source}', allow_pickle=True).item(); "
                 f"np.savez('{path.with_suffix('.npz')}', **d)\""
             )

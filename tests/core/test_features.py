@@ -69,6 +69,17 @@ def test_pickled_npy_refused_without_flag(tmp_path):
     assert fs.groups == ["features"] and len(fs) == 3
 
 
+def test_pickle_refusal_shows_the_callers_command(tmp_path):
+    path = tmp_path / "data.npy"
+    np.save(path, {"features": np.zeros((3, 7)), "labels": np.array([0, 1, 0])}, allow_pickle=True)
+    hint = f"python clustering/cluster_eval.py {path} --allow-pickle"
+    with pytest.raises(UserError) as err:
+        load_features(path, rerun_hint=hint)
+    msg = str(err.value)
+    assert f"re-run as: {hint}; or convert it once with: python -c" in msg
+    assert f"np.savez('{tmp_path / 'data.npz'}', **d)" in msg and "\n" not in msg
+
+
 def test_bad_inputs(tmp_path):
     with pytest.raises(UserError, match="no such file"):
         load_features(tmp_path / "missing.npz")
