@@ -1,0 +1,80 @@
+"""The registry: names → loaders, option checking, and DataLoader batching of every item shape."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from unsup3d.data import registry
+from unsup3d.data.registry import DATASETS, accepted_options, build_dataset, register
+from unsup3d.errors import UserError
+
+
+def test_unknown_name_lists_the_valid_ones():
+    with pytest.raises(
+        UserError, match=r"data.name 'utkfaces': unknown dataset; valid names: .*utkface"
+    ) as err:
+        build_dataset("utkfaces", "data/UTKFace", "train", 64)
+    assert all(
+        name in str(err.value) for name in ("celeba", "dsprites", "shapes3d", "bbt", "buffy")
+    )
+
+
+def test_unknown_option_lists_the_accepted_ones(utkface_root):
+    with pytest.raises(
+        UserError,
+        match=r"dataset 'utkface': unknown option\(s\) flip; it accepts crop, fraction, hflip, strict, train, verify",
+    ):
+        build_dataset("utkface", utkface_root, "train", 16, flip=True)
+
+
+def test_every_loader_takes_the_common_options():
+    for name, factory in DATASETS.items():
+        allowed = accepted_options(factory)
+        assert allowed is None or {"crop", "train", "hflip", "fraction", "strict"} <= allowed, name
+
+
+def test_register_adds_a_name_once(folder_root):
+    @register("_test_folder")
+    def make(root, split, image_size, **options):
+        return DATASETS["image_folder"](root, split, image_size, **options)
+
+    try:
+        assert accepted_options(make) is None  # a function's **options cannot be checked
+        assert len(build_dataset("_test_folder", folder_root, "val", 16, hflip=False)) == 2
+        with pytest.raises(ValueError, match="already registered"):
+            register("_test_folder")(lambda *a, **k: None)
+    finally:
+        DATASETS.pop("_test_folder")
+    assert registry.DATASETS is DATASETS
+
+
+@pytest.mark.parametrize(
+    ("name", "fixture", "split", "options", "keys"),
+    [
+        ("utkface", "utkface_root", "train", {}, {"image", "labels", "image_id"}),
+        ("celeba", "celeba_root", "train", {}, {"image", "labels", "image_id"}),
+        ("celebamask_hq", "celebamask_root", "train", {}, {"image", "labels", "image_id", "mask"}),
+        ("bbt", "tracks_root", "test", {}, {"image", "labels", "image_id", "track_id"}),
+        ("dsprites", "dsprites_file", "all", {}, {"image", "labels", "image_id", "factors"}),
+        ("smallnorb", "smallnorb_root", "all", {}, {"image", "labels", "image_id", "factors"}),
+    ],
+)
+def test_default_collate_batches_every_item_shape(request, name, fixture, split, options, keys):
+    ds = build_dataset(name, request.getfixturevalue(fixture), split, 16, **options)
+    batch = next(iter(DataLoader(ds, batch_size=4, shuffle=False)))
+    assert set(batch) == keys
+    assert batch["image"].shape == (4, 3, 16, 16) and batch["image"].dtype == torch.float32
+    assert len(batch["image_id"]) == 4 and all(isinstance(i, str) for i in batch["image_id"])
+    assert list(batch["labels"]) == list(ds.label_names)
+    assert all(v.shape == (4,) and v.dtype == torch.int64 for v in batch["labels"].values())
+    if "mask" in keys:
+        assert batch["mask"].shape == (4, 16, 16) and batch["mask"].dtype == torch.int64
+    if "factors" in keys:
+        assert (
+            batch["factors"].shape == (4, len(ds.factor_names))
+            and batch["factors"].dtype == torch.float32
+        )
+    if "track_id" in keys:
+        assert batch["track_id"].tolist() == [3, 3, 3, 7]

@@ -1,0 +1,64 @@
+"""Generic image folders with train/val/test sub-folders (the release's `ImageDataset` layout).
+
+Layout::
+
+    <root>/train/**/*.jpg|png|...   (walked recursively, sorted by relative path)
+    <root>/val/**/...
+    <root>/test/**/...
+
+The split name is the sub-folder's name, so any split folder works (e.g. ``test_id``). Items have
+no labels; ``image_id`` is the path relative to the split folder. `python -m unsup3d.data.split`
+makes this layout from one folder of images.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from unsup3d.data.base import FileImageDataset, Record, list_images, require_dir
+
+
+def split_folder(root: str | os.PathLike, split: str, what: str) -> Path:
+    """``<root>/<split>`` checked to be a folder, with a fix that names the split tool."""
+    root = Path(root)
+    require_dir(root, f"put the {what} there with train/, val/ and test/ sub-folders of images")
+    return require_dir(
+        root / split,
+        f"put the '{split}' images of {what} there, or make train/val/test with "
+        f"`python -m unsup3d.data.split <all images> {root}`",
+    )
+
+
+class ImageFolder(FileImageDataset):
+    """Images under ``<root>/<split>/`` (no labels).
+
+    Args:
+        root: the dataset folder holding the split sub-folders.
+        split: sub-folder name (``train``, ``val``, ``test``, ...).
+        image_size: output size S (pixels).
+        verify: check every image header at build time (corrupt files skipped or, with
+            ``strict``, an error).
+        **common: crop, train, hflip, fraction, strict (see `unsup3d.data.base`).
+    """
+
+    what = "an image-folder dataset"
+
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        split: str,
+        image_size: int,
+        *,
+        verify: bool = True,
+        **common: Any,
+    ) -> None:
+        super().__init__(root, split, image_size, **common)
+        folder = split_folder(root, split, self.what)
+        fix = f"put the '{split}' images of {self.what} there"
+        records = [
+            Record(path=p, image_id=p.relative_to(folder).as_posix())
+            for p in list_images(folder, fix)
+        ]
+        self._setup(records, fix, verify)
