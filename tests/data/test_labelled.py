@@ -101,6 +101,8 @@ def test_celeba_torchvision_base_folder_and_ids_file(tmp_path, celeba_root):
     (tmp_path / "ids.txt").write_text("image_id\n000012.jpg\n")
     ds = CelebA(nested, "test", 16, ids_file=tmp_path / "ids.txt")
     assert [ds[i]["image_id"] for i in range(len(ds))] == ["000012.jpg"]
+    (nested / "celeba" / "in_root.txt").write_text("image_id\n000011.jpg\n")
+    assert CelebA(nested, "test", 16, ids_file="in_root.txt")[0]["image_id"] == "000011.jpg"
     (tmp_path / "ids.txt").write_text("image_id\n000001.jpg\n")
     with pytest.raises(UserError, match=r"ids.txt: 1 id\(s\) are not in CelebA's 'test' split"):
         CelebA(nested, "test", 16, ids_file=tmp_path / "ids.txt")

@@ -85,6 +85,21 @@ def require_file(path: str | os.PathLike, fix: str) -> Path:
     return path
 
 
+def resolve_path(path: str | os.PathLike, *bases: str | os.PathLike) -> Path:
+    """``path`` as given if absolute or existing, else the first ``base / path`` that exists.
+
+    Lets options such as ``classes_file`` or ``ids_file`` name a file inside the dataset folder.
+    An unresolved path is returned unchanged, so the caller's error names what the user wrote.
+    """
+    path = Path(path)
+    if path.is_absolute() or path.exists():
+        return path
+    for base in bases:
+        if (Path(base) / path).exists():
+            return Path(base) / path
+    return path
+
+
 def is_image_file(path: str | os.PathLike) -> bool:
     """Whether the file name ends with an image extension (case-insensitive)."""
     return str(path).lower().endswith(IMAGE_EXTENSIONS)

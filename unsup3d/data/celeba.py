@@ -24,7 +24,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from unsup3d.data.base import FileImageDataset, Record, check_split, require_dir, require_file
+from unsup3d.data.base import (
+    FileImageDataset,
+    Record,
+    check_split,
+    require_dir,
+    require_file,
+    resolve_path,
+)
 from unsup3d.data.idlist import read_id_list
 from unsup3d.errors import UserError
 
@@ -157,6 +164,7 @@ class CelebA(FileImageDataset):
 
         files = sorted(f for f, p in partition.items() if split == "all" or p == PARTITIONS[split])
         if ids_file is not None:
+            ids_file = resolve_path(ids_file, root, base)
             wanted = [r["image_id"] for r in read_id_list(ids_file, ("image_id",))]
             outside = sorted(set(wanted) - set(files))
             if outside:

@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from unsup3d.data.base import FileImageDataset, Record, list_images
+from unsup3d.data.base import FileImageDataset, Record, list_images, resolve_path
 from unsup3d.data.folder import split_folder
 from unsup3d.data.idlist import read_id_list
 from unsup3d.errors import UserError
@@ -79,9 +79,7 @@ class ShapeNetCars(FileImageDataset):
         if classes_file is None:
             records = [Record(path=p, image_id=rel) for rel, p in paths.items()]
         else:
-            cpath = Path(classes_file)
-            if not cpath.is_absolute() and not cpath.exists():
-                cpath = Path(root) / cpath
+            cpath = resolve_path(classes_file, root, folder)
             labels, names = read_class_list(cpath)
             missing = sorted(set(labels) - set(paths))
             if missing:

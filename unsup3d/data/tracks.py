@@ -25,7 +25,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from unsup3d.data.base import FileImageDataset, Record, check_split, list_images, require_dir
+from unsup3d.data.base import (
+    FileImageDataset,
+    Record,
+    check_split,
+    list_images,
+    require_dir,
+    resolve_path,
+)
 from unsup3d.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -115,7 +122,7 @@ class FaceTracks(FileImageDataset):
         super().__init__(root, split, image_size, **common)
         check_split(split, ("test", "all"), "a face-track set")
         root = require_dir(root, "put one folder of frames per track there (<prefix>_<track id>/)")
-        ids_path = Path(ids_file) if ids_file is not None else find_ids_file(root)
+        ids_path = resolve_path(ids_file, root, root.parent) if ids_file else find_ids_file(root)
         if not ids_path.is_file():
             raise UserError(
                 f"{ids_path}: ids file not found; put the '<track id> <name>' list there"
