@@ -296,9 +296,9 @@ class Record:
 class ImageDataset(Dataset):
     """Base of every loader: crop, resize, training flip, fraction, and corrupt-image handling.
 
-    Subclasses set ``self._n`` (items before ``fraction``) via `_finish` and implement `_image`
-    (the source PIL image of raw item i) and `_meta` (image_id, labels, optional keys), and
-    optionally `_mask`.
+    Subclasses call `_finish` with their number of items once the files are checked (it applies
+    ``fraction``), and implement `_image` (the source PIL image of raw item i), `_meta` (image_id,
+    labels and the optional keys of raw item i) and, for masks, `_mask`.
 
     Args:
         root: the dataset's folder or file (kept as ``self.source``, for messages).
@@ -511,7 +511,9 @@ class ArrayImageDataset(ImageDataset):
         arr = np.asarray(self._array(int(self._ids[i])))
         if arr.ndim == 3 and arr.shape[-1] == 1:
             arr = arr[..., 0]
-        return Image.fromarray(np.ascontiguousarray(arr), mode="L" if arr.ndim == 2 else "RGB")
+        return Image.fromarray(
+            np.ascontiguousarray(arr, dtype=np.uint8)
+        )  # (H, W) → L, (H, W, 3) → RGB
 
     def _meta(self, i: int) -> dict[str, Any]:
         gid = int(self._ids[i])

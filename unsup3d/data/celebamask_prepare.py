@@ -169,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out_img.parent.mkdir(parents=True, exist_ok=True)
         out_mask.parent.mkdir(parents=True, exist_ok=True)
         img.resize(size, Image.BILINEAR).save(out_img)
-        Image.fromarray(mask, mode="L").resize(size, Image.NEAREST).save(out_mask)
+        Image.fromarray(mask).resize(size, Image.NEAREST).save(out_mask)
         written.append((split, str(idx)))
     order = {"train": 0, "val": 1, "test": 2}
     written.sort(key=lambda r: (order.get(r[0], 3), r[0], int(r[1])))
