@@ -215,6 +215,8 @@ def dataset(cfg: Config, split: str):
     options: dict[str, Any] = {}
     if d.crop:
         options["crop"] = list(d.crop)
+    # Training augmentation follows the split's role, whatever data.train_split is called.
+    options["train"] = split == "train"
     if split == "train":
         options["hflip"] = d.hflip
         if d.fraction < 1:

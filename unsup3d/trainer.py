@@ -361,6 +361,13 @@ class Trainer:
             if self.writer is not None and self.state.step % cfg.log_freq == 0:
                 for k, v in values.items():
                     self.writer.add_scalar(f"train/{k}", v, self.state.step)
+        if self.dist.enabled:  # log the mean over all ranks' batches, not rank 0's alone
+            keys = sorted(sums)
+            packed = torch.tensor(
+                [sums[k] for k in keys] + [count], dtype=torch.float64, device=self.device
+            )
+            dist.all_reduce(packed)
+            sums, count = dict(zip(keys, packed[:-1].tolist())), int(packed[-1])
         return {k: v / max(1, count) for k, v in sums.items()}
 
     def _check_finite(self, total: torch.Tensor, terms: dict[str, torch.Tensor]) -> None:

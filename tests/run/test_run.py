@@ -78,6 +78,7 @@ def _train_cmd(cfg):
     return [sys.executable, str(ROOT / "run.py"), "--config", str(cfg), "--num_workers", "0"]
 
 
+@pytest.mark.slow  # three training processes: ~20 s on an idle 2-core machine, minutes under load
 def test_sigkill_then_resume_gives_the_same_weights(tiny_config):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     cfg_a, out_a = tiny_config("a.yaml", out=None, epochs=3, num_train=16)
@@ -115,25 +116,26 @@ def test_truncated_last_checkpoint_is_refused(tiny_config, capsys):
     (out / "last.pt").write_bytes(data[: len(data) // 3])
     from unsup3d.errors import cli_main
 
-    assert cli_main(run.main, ["--config", str(cfg), "--num_workers", "0"]) == 2
+    assert (
+        cli_main(
+            run.main, ["--config", str(cfg), "--num_workers", "0", "--set", "trainer.max_steps=1"]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "last.pt: truncated or corrupt checkpoint" in err and "best.pt" in err
     assert load_checkpoint(out / "best.pt")["step"] == 1  # the previous good one still loads
 
 
 def test_torchrun_two_processes_match_one(tiny_config, tmp_path):
-    # One step on the same global batch of 8 (the whole train set): DDP averages the two ranks'
-    # gradients, so the weights after the step match a single process up to the loss's
-    # masked-mean normalisation (per rank instead of global) and float reduction order.
+    # One step on the same global batch of 8 (the whole train set), once in one process and once
+    # split over two gloo ranks. The losses agree up to the masked-mean normalisation (per rank
+    # instead of global). Weights are compared through the update directions: Adam's first step
+    # moves every weight by about +-lr (m / sqrt(v) = g / |g|), so near-zero gradients may flip.
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
     cfg1, out1 = tiny_config("one.yaml", out=tmp_path / "one", variant="none", batch=8, num_train=8)
     cfg2, out2 = tiny_config("two.yaml", out=tmp_path / "two", variant="none", batch=8, num_train=8)
-    subprocess.run(
-        _train_cmd(cfg1) + ["--set", "trainer.max_steps=1"],
-        check=True,
-        env=env,
-        capture_output=True,
-    )
+    subprocess.run(_train_cmd(cfg1), check=True, env=env, capture_output=True)
     launcher = [
         sys.executable,
         "-m",
@@ -144,30 +146,34 @@ def test_torchrun_two_processes_match_one(tiny_config, tmp_path):
         "29517",
     ]
     result = subprocess.run(
-        launcher
-        + [
-            str(ROOT / "run.py"),
-            "--config",
-            str(cfg2),
-            "--num_workers",
-            "0",
-            "--set",
-            "trainer.max_steps=1",
-        ],
+        launcher + [str(ROOT / "run.py"), "--config", str(cfg2), "--num_workers", "0"],
         env=env,
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     a, b = load_checkpoint(out1 / "last.pt"), load_checkpoint(out2 / "last.pt")
+    assert a["step"] == b["step"] == 1
     ma = json.loads((out1 / "metrics.jsonl").read_text().splitlines()[-1])
     mb = json.loads((out2 / "metrics.jsonl").read_text().splitlines()[-1])
-    # Validation is reduced over both ranks: the same loss as one process, after the same step.
-    assert mb["val/recon"] == pytest.approx(ma["val/recon"], rel=1e-3, abs=1e-4)
-    moved = [k for k in a["model"] if not torch.equal(a["model"][k], b["model"][k])]
-    for key in a["model"]:
-        torch.testing.assert_close(a["model"][key], b["model"][key], rtol=1e-3, atol=2e-4, msg=key)
-    assert moved, "identical to the bit: suspicious, the two runs may not have trained"
+    assert mb["train/recon"] == pytest.approx(ma["train/recon"], rel=1e-2)
+    assert mb["val/recon"] == pytest.approx(ma["val/recon"], rel=1e-2)
+    # Both runs start from the same seeded weights; lr = 1e-3 per Adam step.
+    agree = total = 0
+    for key, wa in a["model"].items():
+        total += wa.numel()
+        agree += int((wa - b["model"][key]).abs().le(5e-5).sum())
+    # Most weights took the same step (the rest are the near-zero-gradient sign flips)...
+    assert agree / total > 0.9
+    # ...and that step was real: the weights left their (seeded) initialisation by ~lr.
+    from unsup3d import build
+    from unsup3d.config import load_config
+    from unsup3d.utils import seed_everything
+
+    seed_everything(3)
+    init = build.model(load_config(cfg1)).state_dict()
+    moved = sum(int((a["model"][k] - v).abs().gt(5e-4).sum()) for k, v in init.items())
+    assert moved / total > 0.5
 
 
 @pytest.mark.parametrize(
