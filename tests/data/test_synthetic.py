@@ -380,10 +380,10 @@ def test_a_linear_probe_on_car_pixels_separates_the_classes():
     train = synthetic_cars("train", 16, num_images=150, images_per_identity=1)
     test = synthetic_cars("test", 16, num_images=60, images_per_identity=1)
     a, b = train.generate_batch(range(150)), test.generate_batch(range(60))
-    assert train.label_classes["class"] == CAR_CLASSES and len(CAR_CLASSES) == 5
-    assert sorted(set(a["labels"]["class"].tolist())) == [0, 1, 2, 3, 4]
+    assert train.label_classes["car_class"] == CAR_CLASSES and len(CAR_CLASSES) == 5
+    assert sorted(set(a["labels"]["car_class"].tolist())) == [0, 1, 2, 3, 4]
     acc = _ridge_accuracy(
-        a["image"].flatten(1), a["labels"]["class"], b["image"].flatten(1), b["labels"]["class"], 5
+        a["image"].flatten(1), a["labels"]["car_class"], b["image"].flatten(1), b["labels"]["car_class"], 5
     )
     assert acc > 0.6, acc  # chance: 0.2
 

@@ -796,7 +796,7 @@ class FaceModel:
 # ----------------------------------------------------------------------------------------------
 # Cars
 
-CAR_CLASSES = ("police", "ambulance", "limousine", "jeep", "sports")
+CAR_CLASSES = ("police_car", "ambulance", "limousine", "jeep", "sports_car")  # as shapenet_cars
 CAR_PARTS = ("background", "body", "window", "wheel", "light", "roof_item", "decal")
 _C = {name: i for i, name in enumerate(CAR_PARTS)}
 _CAR_SWAP = torch.arange(len(CAR_PARTS))  # no left/right part ids
@@ -850,7 +850,7 @@ class CarModel:
 
     name = "synthetic_cars"
     short = "cars"
-    category_label = "class"
+    category_label = "car_class"
     category_names = CAR_CLASSES
     part_names = CAR_PARTS
     shape_names = (
@@ -945,7 +945,7 @@ class CarModel:
         y_lb = y_rear + L * (c1 - 0.06)
         w_lb = cv.window(y_lb - 0.035, y_lb + 0.035, 0.0, 0.62 * hw_c)
         f_lb = torch.minimum(0.035 - (w_lb.Y - y_lb).abs(), 0.62 * hw_c - w_lb.AX)
-        f_lb = torch.where(is_["police"], f_lb, torch.full_like(f_lb, -1.0))
+        f_lb = torch.where(is_["police_car"], f_lb, torch.full_like(f_lb, -1.0))
         y_ty = y_rear + 0.015
         w_ty = cv.window(y_ty - 0.045, y_ty + 0.045, 0.0, 0.2)
         f_tyre = torch.minimum(0.2 - w_ty.AX, 0.045 - (w_ty.Y - y_ty).abs())
@@ -955,7 +955,7 @@ class CarModel:
         )
         f_rack = torch.where(is_["jeep"], f_rack, torch.full_like(f_rack, -1.0))
         f_spoiler = torch.minimum((0.025 - (t - 0.035).abs()) * L, 0.9 * hw - AX)
-        f_spoiler = torch.where(is_["sports"], f_spoiler, torch.full_like(f_spoiler, -1.0))
+        f_spoiler = torch.where(is_["sports_car"], f_spoiler, torch.full_like(f_spoiler, -1.0))
         item = torch.where(f_rack > 0, roof + 0.004, torch.zeros_like(f_rack))
         item = torch.where(f_spoiler > 0, trunk + 0.012, item)
         H = torch.maximum(H, item)
@@ -984,13 +984,13 @@ class CarModel:
             torch.minimum(0.16 - AX, 0.05 - (Y - y_cross).abs()),
         )
         band = 0.035 - (AX - 0.8 * hw_t).abs()
-        dec = torch.where(is_["police"], police_bw, torch.full_like(f_body, -1.0))
-        dec = torch.where(is_["sports"], stripe, dec)
+        dec = torch.where(is_["police_car"], police_bw, torch.full_like(f_body, -1.0))
+        dec = torch.where(is_["sports_car"], stripe, dec)
         dec = torch.where(is_["ambulance"], torch.maximum(cross, band), dec)
         dec_col = torch.where(
-            is_["sports"][:, None],
+            is_["sports_car"][:, None],
             _rgb([0.95, 0.95, 0.95]),
-            torch.where(is_["police"][:, None], _rgb([0.04, 0.04, 0.05]), _rgb([0.85, 0.08, 0.06])),
+            torch.where(is_["police_car"][:, None], _rgb([0.04, 0.04, 0.05]), _rgb([0.85, 0.08, 0.06])),
         )
         cv.paint(full, torch.minimum(dec, f_body), dec_col, _C["decal"])
         # Windows: windshield and rear window on the cabin ramps, side windows on the flanks.
@@ -1078,7 +1078,7 @@ class SyntheticDataset(Dataset):
         ranges: light and view ranges (`Ranges`).
 
     Items follow `unsup3d.data.base`'s contract: ``image`` (3, S, S) float32 in [0, 1];
-    ``labels`` {``identity``: int, ``emotion`` (faces) or ``class`` (cars): int, and each face
+    ``labels`` {``identity``: int, ``emotion`` (faces) or ``car_class`` (cars): int, and each face
     attribute (``attribute_names``): 0/1}; ``image_id`` str; ``mask``
     (S, S) int64 part labels in the image (nearest-warped); ``factors`` (K,) float32 named by
     ``factor_names``; ground truth ``depth`` (S, S) and ``albedo`` (3, S, S) canonical,
