@@ -383,7 +383,11 @@ def test_a_linear_probe_on_car_pixels_separates_the_classes():
     assert train.label_classes["car_class"] == CAR_CLASSES and len(CAR_CLASSES) == 5
     assert sorted(set(a["labels"]["car_class"].tolist())) == [0, 1, 2, 3, 4]
     acc = _ridge_accuracy(
-        a["image"].flatten(1), a["labels"]["car_class"], b["image"].flatten(1), b["labels"]["car_class"], 5
+        a["image"].flatten(1),
+        a["labels"]["car_class"],
+        b["image"].flatten(1),
+        b["labels"]["car_class"],
+        5,
     )
     assert acc > 0.6, acc  # chance: 0.2
 
@@ -409,3 +413,23 @@ def test_masks_align_with_the_rendered_image():
             assert float((err < 0.1).float().mean()) > 0.95, (part, i)
     # and the mask is the canonical labels warped with the same grid as the image
     assert bool((out["mask"][~out["covered"]] == 0).all())
+
+
+@pytest.mark.parametrize("maker", [synthetic_faces, synthetic_cars])
+def test_windowed_painting_equals_painting_everywhere(maker, monkeypatch):
+    """Parts are painted in windows for speed; each window holds its part's whole support."""
+    from unsup3d.data import synthetic
+
+    ds = maker("train", 32, num_images=24, images_per_identity=1)
+    p = ds.sample_params(range(24))
+    if p.expression.shape[1]:  # faces: the expressions' extremes (mouth open, smile, brows)
+        corners = torch.tensor(
+            [[1.0, 1.0, 1.0, 1.0], [1.0, -1.0, -1.0, -1.0], [1.0, 1.0, -1.0, 1.0]]
+        )
+        p.expression = corners.repeat(8, 1)
+    colour = torch.full((24, 3), 0.5)
+    windowed = ds.model.canonical(p, 32, colour)
+    monkeypatch.setattr(synthetic._Canvas, "full_windows", True)
+    everywhere = ds.model.canonical(p, 32, colour)
+    for a, b in zip(windowed, everywhere):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)

@@ -150,12 +150,12 @@ class Ranges:
 
     ambient: tuple[float, float] = (0.15, 0.35)
     diffuse: tuple[float, float] = (0.5, 0.75)
-    light_dxy: float = 0.6  # dx, dy uniform in [-0.6, 0.6] (up to 31 deg per axis)
+    light_dxy: float = 0.75  # dx, dy uniform in [-0.75, 0.75] (up to 37 deg per axis)
     pitch_deg: float = 10.0  # rx
     yaw_deg: float = 25.0  # ry
     roll_deg: float = 6.0  # rz
     translation: float = 0.005  # tx, ty (about 1.8 px at 64 px); tz = 0
-    ood_light_deg: tuple[float, float] = (45.0, 60.0)
+    ood_light_deg: tuple[float, float] = (50.0, 65.0)
     ood_yaw_deg: tuple[float, float] = (32.0, 45.0)
     track_light_jitter: float = 0.08  # per-frame change of dx, dy around the track's light
     track_view_jitter_deg: float = 3.0  # per-frame change of the angles around the track's view
@@ -318,6 +318,7 @@ class _Canvas:
     """
 
     MARGIN = 2  # pixels around every window
+    full_windows = False  # tests set True: every window is the whole canvas (same result)
 
     def __init__(self, batch: int, size: int, background: torch.Tensor) -> None:
         self.size, self.half = size, (size + 1) // 2
@@ -334,6 +335,8 @@ class _Canvas:
 
     def window(self, y0, y1, ax0, ax1) -> _Window:
         """The window holding rows Y in [y0, y1] and |X| in [ax0, ax1] for the whole batch."""
+        if self.full_windows:
+            return self.full
         s, m = self.size, self.MARGIN
         r0 = math.floor((_lo(y0) + 1) * (s - 1) / 2) - m
         r1 = math.ceil((_hi(y1) + 1) * (s - 1) / 2) + m + 1
@@ -402,6 +405,14 @@ _EMOTION_RANGES = torch.tensor(
         [[0.0, 0.2], [-0.5, -0.15], [-1.0, -0.55], [-1.0, -0.55]],  # angry
     ]
 )
+
+# Expression amplitudes, in units of the head's half-height b: the jaw gap at mouth_open = 1,
+# the lip-corner lift at smile = 1, the brow lift at brow_raise = 1 and the inner-brow lift at
+# brow_tilt = 1.
+MOUTH_GAP = 0.13
+SMILE_CURVE = 0.07
+BROW_RAISE = 0.08
+BROW_TILT = 0.07
 
 # CelebAMask-HQ's 19-class ids (0 = background); the synthetic faces use 13 of them. "l_" is
 # the image-left part in the canonical frame (smaller column), "r_" the image-right one.
@@ -599,7 +610,7 @@ class FaceModel:
         q = xr * xr + yr * yr  # (B, S, half)
         r = q.sqrt()
         step = Z_BACKGROUND - Z_RIM
-        relief = 0.050 + 0.008 * s["face_depth"]
+        relief = 0.065 + 0.010 * s["face_depth"]
         prof_head = (
             step * (1.0 - _smoothstep(1.0, 1.12, r)) + relief * (1.0 - q).clamp(min=0).sqrt()
         )
@@ -613,6 +624,18 @@ class FaceModel:
         prof_neck = neck_x * neck_y
         neck_front = prof_neck > prof_head
         prof = torch.maximum(prof_head, prof_neck)
+        # Ears: flat ovals sticking out of the head's sides, a little behind its rim.
+        y_ear = yc + 0.12 * b
+        x_ear, we, he = 0.97 * a + 0.03, torch.full_like(a, 0.065), 0.15 * b
+        w_ear = cv.window(
+            y_ear - 1.25 * he, y_ear + 1.25 * he, x_ear - 1.25 * we, x_ear + 1.25 * we
+        )
+        q_ear = ((w_ear.AX - x_ear) / we) ** 2 + ((w_ear.Y - y_ear) / he) ** 2
+        r_ear = q_ear.sqrt()
+        prof_ear = (step - 0.006) * (1.0 - _smoothstep(1.0, 1.25, r_ear))
+        prof_ear = prof_ear + 0.006 * (1.0 - q_ear).clamp(min=0).sqrt()
+        view = w_ear.crop(prof)
+        view.copy_(torch.maximum(view, prof_ear))
 
         # Facial features: compact bumps (positive = farther from the camera).
         ye = yc + 0.02 * b  # eye line
@@ -664,17 +687,17 @@ class FaceModel:
         mw = (0.27 + 0.03 * e["smile"]) * a
         tu = (0.028 + 0.008 * s["lip_thickness"]) * b
         tl = 1.3 * tu
-        gap_max = e["mouth_open"] * 0.10 * b
+        gap_max = e["mouth_open"] * MOUTH_GAP * b
         w_mouth = cv.window(
-            y_m - smile_up * 0.05 * b - 0.3 * gap_max - 2 * tu,
-            y_m + (-e["smile"]).clamp(min=0) * 0.05 * b + 0.7 * gap_max + 2 * tl,
+            y_m - smile_up * SMILE_CURVE * b - 0.3 * gap_max - 2 * tu,
+            y_m + (-e["smile"]).clamp(min=0) * SMILE_CURVE * b + 0.7 * gap_max + 2 * tl,
             0.0,
             mw,
         )
         u = w_mouth.AX / mw  # (B, 1, w)
         wx = (1.0 - u.pow(4)).clamp(min=0.0)
         taper = 0.45 + 0.55 * (1.0 - u * u).clamp(min=0).sqrt()  # lips thin towards the corners
-        yl = y_m - e["smile"] * 0.05 * b * u * u  # lip line, corners up when smiling
+        yl = y_m - e["smile"] * SMILE_CURVE * b * u * u  # lip line, corners up when smiling
         gap = gap_max * wx
         tu_x, tl_x = tu * taper, tl * taper
         yu = yl - 0.3 * gap - tu_x  # upper-lip centre line
@@ -688,15 +711,17 @@ class FaceModel:
 
         # Brows (expression): a soft-tissue ridge following the brow line.
         x_in, x_out = xe - 0.14 * a, xe + 0.17 * a
-        brow_lo = yb - 0.01 * b - 0.06 * b - 0.05 * b - 0.035 * b
-        w_brow = cv.window(brow_lo - 0.07 * b, yb + 0.11 * b, x_in, x_out)
+        brow_lo = yb - (0.01 + BROW_RAISE + BROW_TILT + 0.035) * b
+        w_brow = cv.window(
+            brow_lo - 0.07 * b, yb + (BROW_RAISE + BROW_TILT + 0.06) * b, x_in, x_out
+        )
         bx, by = w_brow.AX, w_brow.Y
         wb = ((bx - x_in) / (x_out - x_in)).clamp(0.0, 1.0)
         yb_line = (
             yb
             - 0.01 * b
-            - e["brow_raise"] * 0.06 * b
-            - e["brow_tilt"] * 0.05 * b * (1.0 - wb)
+            - e["brow_raise"] * BROW_RAISE * b
+            - e["brow_tilt"] * BROW_TILT * b * (1.0 - wb)
             - 0.035 * b * (1.0 - (2.0 * wb - 1.0) ** 2)
         )
         in_brow = ((bx - x_in) * (x_out - bx) >= 0).float()
@@ -719,6 +744,12 @@ class FaceModel:
         f_neck = torch.minimum(nw - w.AX, w.Y - (yc + 0.5 * b))
         f_neck = torch.where(w.crop(neck_front), f_neck, torch.full_like(f_neck, -1.0))
         cv.paint(w, f_neck, skin_c * 0.86, _F["neck"])
+        cv.paint(
+            w_ear,
+            (1.0 - r_ear) * torch.minimum(we, he),
+            skin_c * _rgb([0.95, 0.88, 0.88]),
+            _F["l_ear"],
+        )
         f_head = (1.0 - r) * aw
         cv.paint(full, f_head, skin_c, _F["skin"])
         cv.paint(w_nose, (nose - 0.15) * 0.1, None, _F["nose"])
@@ -990,7 +1021,9 @@ class CarModel:
         dec_col = torch.where(
             is_["sports_car"][:, None],
             _rgb([0.95, 0.95, 0.95]),
-            torch.where(is_["police_car"][:, None], _rgb([0.04, 0.04, 0.05]), _rgb([0.85, 0.08, 0.06])),
+            torch.where(
+                is_["police_car"][:, None], _rgb([0.04, 0.04, 0.05]), _rgb([0.85, 0.08, 0.06])
+            ),
         )
         cv.paint(full, torch.minimum(dec, f_body), dec_col, _C["decal"])
         # Windows: windshield and rear window on the cabin ramps, side windows on the flanks.
