@@ -1,8 +1,10 @@
 """The probe: head, model wrapper, training loop and scoring, shared by every mode.
 
-- Head: an optional parameter-free BatchNorm1d (per-feature standardisation, as in MAE's linear
-  probe: features of different methods differ wildly in scale, and a fixed Adam learning rate
-  should not care), then Linear(D, K), or an MLP Linear(D, H) -> ReLU -> Linear(H, K).
+- Head: a fixed input normalisation set from the training subset (default: divide by one
+  number, the RMS of the features, so that methods whose features differ in overall scale see
+  the same effective learning rate), then Linear(D, K), or an MLP Linear(D, H) -> ReLU ->
+  Linear(H, K). Per-feature z-scoring (``"feature"``) and BatchNorm were measured worse at
+  N = 100 (classification/README.md, bench/bench_probe.py).
 - Multi-label: K = A logits, sigmoid + BCE (``binary_cross_entropy_with_logits``, the stable form
   of the paper's Sigmoid + BCELoss); accuracy at probability 0.5. Multi-class: softmax + CE, top-1.
 - `ProbeModel` puts the head on raw features (``encoder=None``) or on a backbone. A frozen
@@ -33,32 +35,60 @@ from unsup3d.errors import UserError
 log = logging.getLogger(__name__)
 
 EVAL_BATCH = 256
+STANDARDIZE = ("scale", "feature", "none")
 
 
 class ProbeHead(nn.Module):
-    """Linear or MLP classifier on (B, D) features.
+    """Linear or MLP classifier on (B, D) features, after a fixed normalisation.
 
     Args:
         in_dim: D. out_dim: K logits.
         hidden: 0 for a linear head, else the MLP's hidden width H.
-        standardize: put BatchNorm1d(D, affine=False) first; running statistics are the
-            cumulative average over training batches (``momentum=None``), used at evaluation.
+
+    The normalisation ``(x - mean) / scale`` is the identity until `fit_standardization` sets
+    it from training features; its statistics are buffers, never trained.
     """
 
-    def __init__(self, in_dim: int, out_dim: int, hidden: int = 0, standardize: bool = True):
+    def __init__(self, in_dim: int, out_dim: int, hidden: int = 0):
         super().__init__()
-        layers: list[nn.Module] = []
-        if standardize:
-            layers.append(nn.BatchNorm1d(in_dim, affine=False, momentum=None))
+        self.register_buffer("mean", torch.zeros(in_dim))
+        self.register_buffer("scale", torch.ones(in_dim))
         if hidden > 0:
-            layers += [nn.Linear(in_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, out_dim)]
+            self.net: nn.Module = nn.Sequential(
+                nn.Linear(in_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, out_dim)
+            )
         else:
-            layers.append(nn.Linear(in_dim, out_dim))
-        self.net = nn.Sequential(*layers)
+            self.net = nn.Linear(in_dim, out_dim)
+
+    @torch.no_grad()
+    def fit_standardization(self, features: torch.Tensor, kind: str = "scale") -> None:
+        """Set the input normalisation from (N, D) training features.
+
+        Args:
+            features: the training subset's features.
+            kind: ``"scale"``: divide every feature by one number, the root-mean-square of all
+                training feature values (no centring, relative scales kept: only the overall
+                scale of a method's features is removed); ``"feature"``: subtract each
+                feature's mean and divide by its deviation (scikit-learn's StandardScaler; a
+                constant feature keeps scale 1); ``"none"``: identity.
+        """
+        if kind not in STANDARDIZE:
+            raise ValueError(f"kind must be one of {STANDARDIZE}, got {kind!r}")
+        if kind == "none":
+            return
+        features = features.to(self.mean.device, torch.float32)
+        if kind == "scale":
+            rms = float(features.pow(2).mean().sqrt())
+            self.scale.fill_(rms if rms > 0 else 1.0)
+            return
+        mean = features.mean(dim=0)
+        std = (features - mean).pow(2).mean(dim=0).sqrt()
+        self.mean.copy_(mean)
+        self.scale.copy_(torch.where(std > 1e-12, std, torch.ones_like(std)))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """(B, D) -> (B, K) logits."""
-        return self.net(features)
+        return self.net((features - self.mean) / self.scale)
 
 
 class ProbeModel(nn.Module):

@@ -33,7 +33,6 @@ from classification.probe import (
     extract,
     predict,
     score,
-    to_input,
     train_probe,
 )
 from unsup3d.utils import seed_everything
@@ -54,7 +53,8 @@ class ProtocolConfig:
         mode: ``"frozen"`` or ``"finetune"`` (ignored without a backbone: features are fixed).
         groups: the backbone's feature groups (ignored for feature inputs).
         hidden: 0 for a linear head, else the MLP hidden width.
-        standardize: parameter-free BatchNorm before the head.
+        standardize: the head's input normalisation (`ProbeHead.fit_standardization`), from
+            the training subset's features (for a backbone: its features before training).
         freeze_norm_stats: finetune: keep running-statistics norm layers in eval().
         train: optimisation settings.
     """
@@ -65,7 +65,7 @@ class ProtocolConfig:
     mode: str = "frozen"
     groups: tuple[str, ...] = ()
     hidden: int = 0
-    standardize: bool = True
+    standardize: str = "scale"
     freeze_norm_stats: bool = True
     train: TrainConfig = field(default_factory=TrainConfig)
 
@@ -119,13 +119,11 @@ def run_once(
         eval_inputs = extract(encoder, groups, eval_inputs, device)
         model_encoder = None  # the head trains on the extracted features
     if model_encoder is None:
-        in_dim = train_inputs.shape[1]
-    else:
-        model_encoder.eval()
-        with torch.no_grad():
-            in_dim = backbone_lib.encode(model_encoder, to_input(train_inputs[:2], device), groups)
-        in_dim = in_dim.shape[1]
-    head = ProbeHead(in_dim, task.num_outputs, cfg.hidden, cfg.standardize)
+        initial = train_inputs
+    else:  # the backbone's features before training: head size and standardisation
+        initial = extract(model_encoder, groups, train_inputs, device)
+    head = ProbeHead(initial.shape[1], task.num_outputs, cfg.hidden)
+    head.fit_standardization(initial, cfg.standardize)
     model = ProbeModel(
         head,
         model_encoder,

@@ -35,12 +35,12 @@ from classification.data import (
     load_image_split,
     resolve_task,
 )
-from classification.probe import TrainConfig
+from classification.probe import STANDARDIZE, TrainConfig
 from classification.protocol import MODES, ProtocolConfig, run_protocol
 from classification.report import per_attribute_table, summary_table, write_per_attribute_csv
 from unsup3d.errors import UserError, cli_main, setup_logging
 from unsup3d.features import SCENE_GROUPS
-from unsup3d.utils import git_sha, resolve_device, write_results
+from unsup3d.utils import atomic_write_text, git_sha, resolve_device, write_results
 
 log = logging.getLogger("classification")
 
@@ -132,9 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     trn.add_argument("--hidden", type=int, default=512, help="MLP hidden width (good: 512)")
     trn.add_argument(
         "--standardize",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="parameter-free BatchNorm on the features before the head (default on)",
+        choices=STANDARDIZE,
+        default=None,
+        help="input normalisation of the head, from the training subset: scale = divide by the "
+        "features' RMS (default), feature = per-feature z-score, none (default for --baseline)",
     )
     trn.add_argument("--epochs", type=int, default=100, help="epochs over the N samples (100)")
     trn.add_argument("--batch-size", type=int, default=32, help="samples per step (good: 32)")
@@ -324,7 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         mode=mode,
         groups=groups,
         hidden=args.hidden if args.head == "mlp" else 0,
-        standardize=args.standardize,
+        standardize=args.standardize or ("none" if kind == "baseline" else "scale"),
         freeze_norm_stats=args.freeze_norm_stats,
         train=TrainConfig(
             epochs=args.epochs,
@@ -405,7 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         text += "\n\n" + attr
         write_per_attribute_csv(args.output_dir / "per_attribute.csv", summary)
     print(text)
-    (args.output_dir / "results.txt").write_text(text + "\n")
+    atomic_write_text(args.output_dir / "results.txt", text + "\n")
     command = ["classification/run_trainer.py", *argv] if argv is not None else None
     write_results(args.output_dir / "results.json", summary, inputs, command, options)
     log.info("results written to %s", args.output_dir)

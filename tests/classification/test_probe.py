@@ -181,7 +181,7 @@ def test_check_unchanged_detects_a_change(tiny_backbone):
 
 def test_non_finite_loss_names_epoch_and_step():
     x = torch.full((8, 4), float("nan"))
-    model = ProbeModel(ProbeHead(4, 3, standardize=False))
+    model = ProbeModel(ProbeHead(4, 3))
     with pytest.raises(UserError, match="loss is nan at epoch 1, step 1; lower --lr"):
         train_probe(
             model,
@@ -203,3 +203,37 @@ def test_same_seed_same_result_and_subset(make_separable):
     assert [r["subset_sha256"] for r in a] == [r["subset_sha256"] for r in b]
     assert a[0]["subset_sha256"] != a[1]["subset_sha256"]
     assert [r["final_loss"] for r in a] == [r["final_loss"] for r in b]
+
+
+def test_standardization_known_answers():
+    from sklearn.preprocessing import StandardScaler
+
+    x = torch.tensor([[1.0, 0.0, 5.0], [3.0, 0.0, 5.0], [2.0, 0.0, 5.0]])
+    head = ProbeHead(3, 2)
+    head.fit_standardization(x, "scale")
+    rms = float(x.pow(2).mean().sqrt())
+    torch.testing.assert_close(head.scale, torch.full((3,), rms))
+    torch.testing.assert_close(head.mean, torch.zeros(3))
+    head = ProbeHead(3, 2)
+    head.fit_standardization(x, "feature")
+    ref = StandardScaler().fit(x.numpy())
+    torch.testing.assert_close(head.mean, torch.from_numpy(ref.mean_).float())
+    torch.testing.assert_close(head.scale, torch.from_numpy(ref.scale_).float())  # constant -> 1
+    head = ProbeHead(3, 2)
+    head.fit_standardization(x, "none")
+    assert head.scale.eq(1).all() and head.mean.eq(0).all()
+
+
+def test_scale_normalisation_makes_the_probe_scale_invariant(make_separable):
+    xt, yt = make_separable(100, 24, 3, seed=0, noise=1.5)
+    xe, ye = make_separable(200, 24, 3, seed=1, noise=1.5)
+    cfg = _cfg(num_train=(60,), train={"epochs": 5})
+    runs = [
+        run_protocol(xt * k, yt, xe * k, ye, MULTICLASS3, cfg, CPU)["results"][0]["runs"][0]
+        for k in (1.0, 1000.0)
+    ]
+    assert runs[0]["accuracy"] == pytest.approx(runs[1]["accuracy"], abs=0.011)
+    assert runs[0]["final_loss"] == pytest.approx(runs[1]["final_loss"], rel=1e-3)
+    raw = _cfg(num_train=(60,), standardize="none", train={"epochs": 5})
+    big = run_protocol(xt * 1000, yt, xe * 1000, ye, MULTICLASS3, raw, CPU)["results"][0]
+    assert big["runs"][0]["final_loss"] > 2 * runs[0]["final_loss"]  # raw is not invariant
