@@ -235,14 +235,23 @@ def render_perturbed(
     albedo: torch.Tensor,
     pert: Perturbation,
     canon_normal: torch.Tensor | None = None,
+    grid: torch.Tensor | None = None,
+    covered: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Render scenes with the perturbed light and view: shading, canonical image, reconstruction.
+
+    When the unperturbed view's ``grid`` and ``covered`` are given, rows whose view is unchanged
+    (light perturbed) reuse that geometry instead of rasterising again: a light change does not
+    move the surface, so this *is* the re-render (same values, same gradients), at the cost of one
+    ``grid_sample``.
 
     Args:
         renderer: the model's renderer.
         canon_depth: (N, S, S) canonical depth. albedo: (N, 3, S, S) in [0, 1].
         pert: the perturbed light and view of the N scenes.
         canon_normal: (N, S, S, 3) normals of ``canon_depth`` if already computed.
+        grid: (N, S, S, 2) the unperturbed reconstruction's sampling grid, or None.
+        covered: (N, S, S) bool, its coverage (needed with ``grid``).
 
     Returns:
         image (N, 3, S, S) in model space [-1, 1] (not masked) and coverage mask (N, S, S) bool.
@@ -251,8 +260,42 @@ def render_perturbed(
         canon_normal = depth_to_normals(canon_depth, renderer.intrinsics_like(canon_depth))
     shading, _ = lambertian_shading(canon_normal, pert.ambient, pert.diffuse, pert.light_dir)
     canon_image = albedo * shading * 2 - 1  # (N, 3, S, S) model space
-    rec = renderer.reconstruct(canon_depth, canon_image, pert.view)
-    return rec.image, rec.mask
+    if grid is None or covered is None:
+        rec = renderer.reconstruct(canon_depth, canon_image, pert.view)
+        return rec.image, rec.mask
+    moved = pert.choice.cpu() == PERTURBABLE.index("view")  # (N,) rows with a new view
+    n = canon_depth.shape[0]
+    still_rows = (~moved).nonzero().squeeze(1).to(canon_depth.device)
+    moved_rows = moved.nonzero().squeeze(1).to(canon_depth.device)
+    images, masks = [], []
+    if still_rows.numel():
+        img = F.grid_sample(
+            canon_image[still_rows],
+            grid[still_rows],
+            mode="bilinear",
+            padding_mode="zeros",
+            align_corners=True,
+        )
+        images.append((still_rows, img))
+        masks.append((still_rows, covered[still_rows]))
+    if moved_rows.numel():
+        rec = renderer.reconstruct(
+            canon_depth[moved_rows], canon_image[moved_rows], pert.view[moved_rows]
+        )
+        images.append((moved_rows, rec.image))
+        masks.append((moved_rows, rec.mask))
+    return _merge_rows(n, images), _merge_rows(n, masks)
+
+
+def _merge_rows(n: int, parts: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+    """Rows ``parts[k][1]`` placed at indices ``parts[k][0]`` of an n-row tensor."""
+    if len(parts) == 1 and parts[0][0].numel() == n:
+        return parts[0][1]
+    first = parts[0][1]
+    out = first.new_zeros((n, *first.shape[1:]))
+    for rows, values in parts:
+        out = out.index_copy(0, rows, values)
+    return out
 
 
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -410,7 +453,15 @@ def loocc_loss(
         image = image2[:batch] * mask[:, None]
     else:
         pert = perturb(output.light, output.view, choice, settings, generator)
-        image, mask = render_perturbed(renderer, depth, albedo, pert, output.canon_normal)
+        image, mask = render_perturbed(
+            renderer,
+            depth,
+            albedo,
+            pert,
+            output.canon_normal,
+            output.recon_grid,
+            output.recon_covered,
+        )
         image = image * mask[:, None].to(image.dtype)  # (B, 3, S, S) model space
     # Encode each group only on the rows where it is kept.
     choice_cpu = choice.cpu()

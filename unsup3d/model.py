@@ -122,6 +122,9 @@ class InverseRendering:
         recon_depth, recon_depth_flip: (B, S, S) their depth in the input view (background at
             the renderer's max depth + margin, 1.2).
         mask: (B, S, S) float, 1 where both reconstructions cover the pixel (detached).
+        recon_covered: (B, S, S) bool, pixels the (non-flipped) scene covers.
+        recon_grid: (B, S, S, 2) where each input-view pixel samples the canonical image
+            (``grid_sample`` frame, align_corners=True); a light-only change re-renders with it.
         conf_pixel: (B, 2, S, S) sigma for the L1 and flipped L1 terms, or None.
         conf_perc: (B, 2, S/4, S/4) sigma for the perceptual terms, or None.
     """
@@ -141,6 +144,8 @@ class InverseRendering:
     recon_depth: torch.Tensor
     recon_depth_flip: torch.Tensor
     mask: torch.Tensor
+    recon_covered: torch.Tensor
+    recon_grid: torch.Tensor
     conf_pixel: torch.Tensor | None = None
     conf_perc: torch.Tensor | None = None
 
@@ -338,6 +343,8 @@ class InverseRenderer(nn.Module):
             recon_depth=rec.depth[:b],
             recon_depth_flip=rec.depth[b:],
             mask=mask,
+            recon_covered=rec.mask[:b],
+            recon_grid=rec.grid[:b],
             conf_pixel=conf_pixel,
             conf_perc=conf_perc,
         )

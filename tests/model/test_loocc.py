@@ -12,6 +12,7 @@ from unsup3d.loocc import (
     loocc_loss,
     nt_xent,
     perturb,
+    render_perturbed,
     sample_choice,
     supcon_release,
 )
@@ -279,3 +280,18 @@ def test_loocc_needs_a_generator_and_a_variant():
         loocc_loss(out, model.renderer, model.encode, settings, None)
     with pytest.raises(ValueError, match="variant 'none' has no LOOCC term"):
         loocc_loss(out, model.renderer, model.encode, LooccSettings(), _gen())
+
+
+def test_light_rows_reuse_the_geometry_exactly_like_a_full_re_render():
+    model, out, settings = _model_and_output(variant="LV", batch=6)
+    choice = torch.tensor([LIGHT, VIEW, LIGHT, LIGHT, VIEW, LIGHT])
+    pert = perturb(out.light, out.view, choice, settings, _gen(4))
+    args = (model.renderer, out.canon_depth, out.albedo, pert, out.canon_normal)
+    fast_image, fast_mask = render_perturbed(*args, out.recon_grid, out.recon_covered)
+    full_image, full_mask = render_perturbed(*args)
+    assert torch.equal(fast_mask, full_mask)
+    torch.testing.assert_close(fast_image, full_image, rtol=1e-5, atol=1e-5)
+    # Same gradients as well (the geometry's graph is the main pass's).
+    g1 = torch.autograd.grad((fast_image * fast_mask[:, None]).sum(), out.albedo, retain_graph=True)
+    g2 = torch.autograd.grad((full_image * full_mask[:, None]).sum(), out.albedo)
+    torch.testing.assert_close(g1[0], g2[0], rtol=1e-5, atol=1e-5)
