@@ -493,9 +493,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=0, help="dataset seed (0)")
     parser.add_argument("--noise", type=float, default=1.0, help="nuisance scale (1; 0 = none)")
-    parser.add_argument("--images_per_identity", type=int, default=10, help="(10)")
-    parser.add_argument("--frames_per_track", type=int, default=10, help="tracks split (10)")
-    parser.add_argument("--track_identities", type=int, default=10, help="tracks split (10)")
+    parser.add_argument(
+        "--images_per_identity", type=int, default=10, help="consecutive images per identity (10)"
+    )
+    parser.add_argument(
+        "--frames_per_track", type=int, default=10, help="frames per track, tracks split (10)"
+    )
+    parser.add_argument(
+        "--track_identities",
+        type=int,
+        default=10,
+        help="test identities in the tracks split (10)",
+    )
     parser.add_argument(
         "--workers",
         type=int,
