@@ -17,13 +17,14 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	touch $(STAMP)
 
 # The main job end to end on the built-in synthetic faces (CPU, minutes): train the small preset
-# with LOOCC-LV, write test outputs, extract test features and cluster them by identity.
+# with LOOCC-LV, write test outputs, extract features of the test identities' face tracks and
+# cluster them by identity (ward HAC on per-track means, the paper's BBT/Buffy protocol).
 # Re-running resumes (or, once finished, only re-evaluates) runs/demo.
 demo: $(STAMP)
 	$(PY) run.py --config experiments/demo.yaml --num_workers 2
 	$(PY) run.py test --checkpoint runs/demo/best.pt --split test --max_images 16 --num_workers 0
-	$(PY) run.py extract --checkpoint runs/demo/best.pt --split test --output runs/demo/features_test.npz --num_workers 0
-	$(PY) clustering/cluster_eval.py runs/demo/features_test.npz --groups depth,albedo
+	$(PY) run.py extract --checkpoint runs/demo/best.pt --split tracks --output runs/demo/features_tracks.npz --num_workers 0
+	$(PY) clustering/cluster_eval.py runs/demo/features_tracks.npz --groups depth,albedo --attributes identity --output_dir runs/demo
 
 renderer-demo: $(STAMP)
 	$(PY) -m unsup3d.renderer.demo --output docs/renderer_demo.png
