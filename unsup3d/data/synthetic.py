@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
+from unsup3d.data.celebamask import CLASSES as CELEBAMASK_CLASS_NAMES
 from unsup3d.errors import UserError
 from unsup3d.renderer import (
     Reconstruction,
@@ -422,27 +423,7 @@ BROW_TILT = 0.07
 
 # CelebAMask-HQ's 19-class ids (0 = background); the synthetic faces use 13 of them. "l_" is
 # the image-left part in the canonical frame (smaller column), "r_" the image-right one.
-CELEBAMASK_CLASSES = (
-    "background",
-    "skin",
-    "nose",
-    "eye_g",
-    "l_eye",
-    "r_eye",
-    "l_brow",
-    "r_brow",
-    "l_ear",
-    "r_ear",
-    "mouth",
-    "u_lip",
-    "l_lip",
-    "hair",
-    "hat",
-    "ear_r",
-    "neck_l",
-    "neck",
-    "cloth",
-)
+CELEBAMASK_CLASSES = CELEBAMASK_CLASS_NAMES  # one list, owned by the CelebAMask-HQ loader
 _F = {name: i for i, name in enumerate(CELEBAMASK_CLASSES)}
 
 _SKIN_PALETTE = torch.tensor(
