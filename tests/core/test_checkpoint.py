@@ -51,7 +51,9 @@ def test_pickled_object_refused(tmp_path):
     import argparse
 
     # DINO-style: a pickled argparse.Namespace inside the checkpoint.
-    torch.save({"model": {}, "format_version": 1, "args": argparse.Namespace(lr=1)}, tmp_path / "p.pt")
+    torch.save(
+        {"model": {}, "format_version": 1, "args": argparse.Namespace(lr=1)}, tmp_path / "p.pt"
+    )
     with pytest.raises(UserError, match="not a weights-only checkpoint"):
         load_checkpoint(tmp_path / "p.pt")
 
