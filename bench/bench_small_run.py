@@ -1,0 +1,190 @@
+"""A short CPU training run of the ``small`` preset on synthetic faces, with depth quality.
+
+    python bench/bench_small_run.py [--steps 300] [--batch 16] [--size 64] [--lr 3e-4]
+                                    [--variant none|L|LV] [--seed 0] [--json out.json]
+
+Trains `InverseRenderer` (small preset, no confidence maps, no perceptual term, depth
+smoothness 0.1 as the release's car config) with Adam on
+``synthetic_faces`` train images (each image seen once) and evaluates on held-out ``test`` faces
+(unseen identities) before and after:
+
+- reconstruction loss: the masked photometric L1 (no confidence weighting, [-1, 1] units, as the
+  release's term) of the reconstruction against the input, and its relative drop;
+- depth: scale-invariant depth error (SIDE) of the reconstructed depth in the input view against
+  the ground-truth depth, on face pixels (ground-truth part label != background, eroded by one
+  pixel, and covered by the model's reconstruction), compared with the SIDE of the best constant
+  depth map (any constant: SIDE is scale invariant), and the mean angle deviation of normals.
+
+The acceptance test (tests/model/test_small_run.py, marked slow) runs this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+
+from unsup3d.data.synthetic import synthetic_faces
+from unsup3d.depth_metrics import (
+    constant_depth_side,
+    erode_mask,
+    normal_angle_deviation,
+    scale_invariant_depth_error,
+)
+from unsup3d.loocc import LooccSettings
+from unsup3d.losses import LossWeights, photometric_l1
+from unsup3d.model import InverseRenderer, ModelSettings, compute_objective
+from unsup3d.renderer import depth_to_normals
+
+
+def _masked_correlation(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Per-image Pearson correlation of a and b over the mask: (B,)."""
+    n = mask.sum(dim=(1, 2))
+    a = a - (a * mask).sum(dim=(1, 2), keepdim=True) / n[:, None, None]
+    b = b - (b * mask).sum(dim=(1, 2), keepdim=True) / n[:, None, None]
+    cov = (a * b * mask).sum(dim=(1, 2))
+    return cov / ((a**2 * mask).sum(dim=(1, 2)) * (b**2 * mask).sum(dim=(1, 2))).sqrt()
+
+
+def evaluate(model: InverseRenderer, batch: dict, chunk: int = 32) -> dict[str, float]:
+    """Held-out reconstruction L1 and depth metrics (means over images)."""
+    model.eval()
+    l1s, sides, consts, mads, corrs = [], [], [], [], []
+    r = model.renderer
+    with torch.no_grad():
+        for i in range(0, batch["image"].shape[0], chunk):
+            images = batch["image"][i : i + chunk]
+            out = model(images)
+            l1s.append(photometric_l1(out.recon_image * 2 - 1, images * 2 - 1, out.mask).item())
+            gt = batch["view_depth"][i : i + chunk]
+            face = (batch["mask"][i : i + chunk] != 0) & (gt < r.depth_hi)
+            mask = erode_mask(face.float()) * erode_mask(out.mask)
+            sides.append(scale_invariant_depth_error(out.recon_depth, gt, mask))
+            corrs.append(_masked_correlation(out.recon_depth.log(), gt.log(), mask))
+            consts.append(constant_depth_side(gt, mask))
+            K = r.intrinsics_like(gt)
+            n_pred = depth_to_normals(out.recon_depth, K)
+            n_gt = depth_to_normals(gt, K)
+            mads.append(normal_angle_deviation(n_pred, n_gt, mask))
+    model.train()
+    side, const, mad, corr = (torch.cat(v) for v in (sides, consts, mads, corrs))
+    ok = torch.isfinite(side)
+    return {
+        "recon_l1": sum(l1s) / len(l1s),
+        "side": side[ok].mean().item(),
+        "side_best_constant": const[ok].mean().item(),
+        "mad_deg": mad[ok].mean().item(),
+        "log_depth_correlation": corr[ok].mean().item(),
+        "images_evaluated": int(ok.sum()),
+    }
+
+
+def run(args: argparse.Namespace) -> dict:
+    torch.manual_seed(args.seed)
+    size, batch = args.size, args.batch
+    train = synthetic_faces("train", size, seed=args.seed, num_images=args.steps * batch)
+    test = synthetic_faces("test", size, seed=args.seed, num_images=args.eval_images)
+    t0 = time.perf_counter()
+    held_out = test.generate_batch(list(range(args.eval_images)))
+    model = InverseRenderer(ModelSettings(preset="small", image_size=size, use_conf_map=args.conf))
+    weights = LossWeights(lam_perc=0.0, lam_flip=args.lam_flip, lam_depth_sm=args.lam_depth_sm)
+    loocc = LooccSettings(variant=args.variant)
+    generator = torch.Generator().manual_seed(args.seed)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    before = evaluate(model, held_out)
+    losses = []
+    data_s = 0.0
+    t_train = time.perf_counter()
+    for step in range(args.steps):
+        td = time.perf_counter()
+        images = train.generate_batch(list(range(step * batch, (step + 1) * batch)))["image"]
+        data_s += time.perf_counter() - td
+        total, terms, _ = compute_objective(model, images, weights, loocc, generator)
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        opt.step()
+        losses.append(terms["recon"].item())
+        if (step + 1) % args.log_every == 0:
+            line = f"step {step + 1:4d}  recon {sum(losses[-10:]) / 10:.4f}"
+            if args.eval_every and (step + 1) % args.eval_every == 0:
+                ev = evaluate(model, held_out)
+                line += (
+                    f"  held-out L1 {ev['recon_l1']:.4f} SIDE {ev['side']:.5f} "
+                    f"(constant {ev['side_best_constant']:.5f}) corr {ev['log_depth_correlation']:.3f}"
+                )
+            print(line, flush=True)
+    train_s = time.perf_counter() - t_train
+    after = evaluate(model, held_out)
+    if args.save:
+        torch.save(model.state_dict(), args.save)
+    result = {
+        "settings": {k: v for k, v in vars(args).items() if k not in ("json", "save")},
+        "before": before,
+        "after": after,
+        "recon_l1_drop": 1 - after["recon_l1"] / before["recon_l1"],
+        "train_recon_first10": sum(losses[:10]) / 10,
+        "train_recon_last10": sum(losses[-10:]) / 10,
+        "train_seconds": train_s,
+        "data_seconds": data_s,
+        "total_seconds": time.perf_counter() - t0,
+    }
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--steps", type=int, default=300, help="training steps (300)")
+    p.add_argument("--batch", type=int, default=16, help="images per step (16)")
+    p.add_argument("--size", type=int, default=64, help="image size in pixels (64)")
+    p.add_argument("--lr", type=float, default=3e-4, help="Adam learning rate (3e-4)")
+    p.add_argument("--variant", default="none", choices=["none", "L", "LV"], help="LOOCC variant")
+    p.add_argument(
+        "--lam_depth_sm",
+        type=float,
+        default=0.1,
+        help="depth smoothness weight (release cars: 0.1)",
+    )
+    p.add_argument("--lam_flip", type=float, default=0.5, help="flip weight (release faces 0.5)")
+    p.add_argument("--conf", action="store_true", help="train with the confidence network")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    p.add_argument("--seed", type=int, default=0, help="seed of data, init and LOOCC (0)")
+    p.add_argument("--eval_images", type=int, default=64, help="held-out test faces (64)")
+    p.add_argument("--log_every", type=int, default=50, help="steps between progress lines")
+    p.add_argument(
+        "--eval_every", type=int, default=0, help="held-out metrics every k steps (0: off)"
+    )
+    p.add_argument("--json", default="", help="also write the results to this JSON file")
+    p.add_argument("--save", default="", help="also save the trained model's state dict here")
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    result = run(args)
+    b, a = result["before"], result["after"]
+    print(
+        f"held-out recon L1: {b['recon_l1']:.4f} -> {a['recon_l1']:.4f} "
+        f"({100 * result['recon_l1_drop']:.1f}% lower; goal >= 30%)"
+    )
+    print(
+        f"train recon (mean of 10 steps): {result['train_recon_first10']:.4f} -> "
+        f"{result['train_recon_last10']:.4f}"
+    )
+    print(
+        f"held-out SIDE: {b['side']:.5f} -> {a['side']:.5f}; best constant depth "
+        f"{a['side_best_constant']:.5f} (goal: below it); MAD {b['mad_deg']:.1f} -> "
+        f"{a['mad_deg']:.1f} deg; log-depth correlation {b['log_depth_correlation']:.3f} -> "
+        f"{a['log_depth_correlation']:.3f}; {a['images_evaluated']} images"
+    )
+    print(
+        f"time: {result['train_seconds']:.0f} s training ({result['data_seconds']:.0f} s of it "
+        f"generating data), {result['train_seconds'] / args.steps:.2f} s/step"
+    )
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(result, fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,200 @@
+"""Benchmark one training step (forward, losses, backward, Adam) without / with LOOCC.
+
+    python bench/bench_train_step.py [--presets paper small] [--variants none L LV]
+                                     [--batch 64] [--size 64] [--runs 3] [--device cpu]
+                                     [--no_conf] [--threads N]
+
+Per preset, one subprocess builds `InverseRenderer` and Adam on a fixed batch of synthetic faces
+(random images if the synthetic dataset is unavailable), warms up, then runs ``--runs`` rounds of
+one training step (``compute_objective`` + backward + Adam ``step``) per variant, the order
+rotated each round: a shared, busy CPU then slows every variant alike, and the LOOCC / none
+ratios are taken per round (median). Peak memory is measured per variant in its own subprocess
+(CPU: peak RSS growth over the RSS after building the model; CUDA: ``max_memory_allocated``).
+Printed: median step time, images per second and peak memory per variant, and the ratio lines
+LOOCC-L / none and LOOCC-LV / none (goal <= 1.3: the cycle re-runs only the encoders on the
+re-rendered images, plus one rasterisation of the view-perturbed ones).
+
+The perceptual term is off (no VGG file is assumed); confidence maps are on unless --no_conf.
+The model is untrained unless --init: its noisy depth, turned by up to 45 degrees, makes long thin
+triangles whose rasterisation costs several times that of a smooth (trained) surface.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+from unsup3d.loocc import LooccSettings
+from unsup3d.losses import LossWeights
+from unsup3d.model import InverseRenderer, ModelSettings, compute_objective
+
+NAMES = {"none": "none", "L": "LOOCC-L", "LV": "LOOCC-LV"}
+
+
+def _rss_kib(field: str) -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def _images(batch: int, size: int) -> torch.Tensor:
+    try:
+        from unsup3d.data.synthetic import synthetic_faces
+
+        ds = synthetic_faces("train", size, num_images=batch)
+        return ds.generate_batch(list(range(batch)))["image"]
+    except ImportError:
+        return torch.rand(batch, 3, size, size, generator=torch.Generator().manual_seed(0))
+
+
+def _setup(args: argparse.Namespace, preset: str):
+    device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    images = _images(args.batch, args.size).to(device)
+    settings = ModelSettings(preset=preset, image_size=args.size, use_conf_map=not args.no_conf)
+    model = InverseRenderer(settings)
+    if args.init:
+        model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True))
+    model = model.to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    weights = LossWeights(lam_perc=0.0)
+    generator = torch.Generator().manual_seed(0)
+
+    def step(variant: str) -> float:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        t0 = time.perf_counter()
+        loocc = LooccSettings(variant=variant)
+        total, _, _ = compute_objective(model, images, weights, loocc, generator)
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        return time.perf_counter() - t0
+
+    return device, model, step
+
+
+def child_time(args: argparse.Namespace) -> dict:
+    """Interleaved rounds of one step per variant (rotated order) in one process, so that a
+    shared, busy CPU slows all variants alike; ratios are taken per round, then the median."""
+    _, model, step = _setup(args, args.preset)
+    variants = args.variants
+    for v in variants:  # warm-up
+        step(v)
+    times: dict[str, list[float]] = {v: [] for v in variants}
+    for r in range(args.runs):
+        order = variants[r % len(variants) :] + variants[: r % len(variants)]
+        for v in order:
+            times[v].append(step(v))
+    return {
+        "preset": args.preset,
+        "params": model.parameter_counts()["total"],
+        "times_s": times,
+        "median_s": {v: statistics.median(t) for v, t in times.items()},
+        "ratio": {
+            v: statistics.median(a / b for a, b in zip(times[v], times["none"]))
+            for v in variants
+            if "none" in times
+        },
+    }
+
+
+def child_memory(args: argparse.Namespace) -> dict:
+    """Peak memory of one variant's steps, in its own process."""
+    device, _, step = _setup(args, args.preset)
+    base_kib = _rss_kib("VmRSS")
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    for _ in range(2):
+        step(args.variant)
+    if device.type == "cuda":
+        peak_mib = torch.cuda.max_memory_allocated(device) / 2**20
+    else:
+        peak_mib = (_rss_kib("VmHWM") - base_kib) / 1024
+    return {"preset": args.preset, "variant": args.variant, "peak_mib": peak_mib}
+
+
+def _run_child(args: argparse.Namespace, mode: str, preset: str, variant: str = "none") -> dict:
+    cmd = [sys.executable, __file__, "--child", mode, "--preset", preset, "--variant", variant]
+    cmd += ["--variants", *args.variants, "--batch", str(args.batch), "--size", str(args.size)]
+    cmd += ["--runs", str(args.runs), "--device", args.device, "--threads", str(args.threads)]
+    cmd += ["--no_conf"] if args.no_conf else []
+    cmd += ["--init", args.init] if args.init else []
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--presets", nargs="+", default=["paper", "small"], help="model presets")
+    p.add_argument("--variants", nargs="+", default=["none", "L", "LV"], help="LOOCC variants")
+    p.add_argument("--batch", type=int, default=64, help="images per step (64)")
+    p.add_argument("--size", type=int, default=64, help="image size in pixels (64)")
+    p.add_argument("--runs", type=int, default=3, help="timed steps after one warm-up (3)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    p.add_argument("--no_conf", action="store_true", help="without the confidence network")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    p.add_argument(
+        "--init",
+        default="",
+        help="state dict to start from (e.g. bench_small_run.py --save): an untrained model's "
+        "noisy depth makes view-perturbed rasterisation slower than a trained one's",
+    )
+    p.add_argument("--json", default="", help="also write all results to this JSON file")
+    p.add_argument("--child", default="", help=argparse.SUPPRESS)
+    p.add_argument("--preset", default="small", help=argparse.SUPPRESS)
+    p.add_argument("--variant", default="none", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        print(json.dumps(child_time(args) if args.child == "time" else child_memory(args)))
+        return 0
+    if "none" not in args.variants:
+        args.variants = ["none", *args.variants]
+    print(
+        f"train step (forward, losses, backward, Adam): batch {args.batch}, {args.size} px, "
+        f"device {args.device}, threads {args.threads or torch.get_num_threads()}, confidence "
+        f"net {not args.no_conf}, median of {args.runs} interleaved rounds"
+    )
+    results = []
+    for preset in args.presets:
+        timing = _run_child(args, "time", preset)
+        memory = {v: _run_child(args, "memory", preset, v)["peak_mib"] for v in args.variants}
+        timing["peak_mib"] = memory
+        results.append(timing)
+        for v in args.variants:
+            t = timing["median_s"][v]
+            print(
+                f"{preset:6s} {NAMES[v]:9s} step {t:7.3f} s  {args.batch / t:7.1f} images/s  "
+                f"peak {memory[v]:8.1f} MiB  ({timing['params']:,} params)",
+                flush=True,
+            )
+        for v in args.variants:
+            if v != "none":
+                mem = memory[v] / max(memory["none"], 1e-9)
+                print(
+                    f"{preset:6s} ratio {NAMES[v]} / none: time {timing['ratio'][v]:.2f}x "
+                    f"(goal <= 1.3x), peak memory {mem:.2f}x",
+                    flush=True,
+                )
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(results, fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
