@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from unsup3d.config import load_config
-from unsup3d.errors import cli_main, setup_logging
+from unsup3d.errors import UserError, cli_main, setup_logging
 from unsup3d.utils import resolve_device
 
 log = logging.getLogger("run")
@@ -92,13 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     if args.num_workers < 0:
-        from unsup3d.errors import UserError
-
         raise UserError(f"--num_workers {args.num_workers}: must be >= 0")
     device = resolve_device(args.gpu)
     overrides = list(args.overrides) + ([f"run.seed={args.seed}"] if args.seed is not None else [])
     if args.mode == "train":
-        from unsup3d.errors import UserError
         from unsup3d.trainer import Trainer
 
         if args.config is None:
@@ -120,8 +117,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from unsup3d import evaluate
 
     if args.checkpoint is None:
-        from unsup3d.errors import UserError
-
         raise UserError(
             f"run.py {args.mode}: --checkpoint is required, e.g. --checkpoint runs/demo/best.pt"
         )
