@@ -193,4 +193,4 @@ def test_runs_on_cpu():
 def test_runs_on_cuda_and_matches_cpu():
     cpu = _cpu_cuda_step("cpu")
     cuda = _cpu_cuda_step("cuda")
-    torch.testing.assert_close(cuda, cpu, rtol=1e-3, atol=1e-3)
+    torch.testing.assert_close(cuda, cpu, rtol=1e-2, atol=1e-2)
