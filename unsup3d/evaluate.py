@@ -37,24 +37,34 @@ def _data_config(cfg: Config, config: Path | None, overrides: list[str]) -> Conf
     """The checkpoint's config with its data section replaced from ``config``/``overrides``."""
     if config is None and not overrides:
         return cfg
-    other = load_config(config, overrides)
+    other = config_to_dict(load_config(config, overrides))
+    defaults = config_to_dict(load_config(None))
     base = config_to_dict(cfg)
-    changed = [
-        s
-        for s, v in config_to_dict(other).items()
-        if s not in ("data", "run") and v != config_to_dict(load_config(None))[s]
-    ]
+    changed = [s for s, v in other.items() if s not in ("data", "run") and v != defaults[s]]
     if changed:
         raise UserError(
             f"{config or '--set'}: sections {changed} would change the model; test/extract rebuild the model "
             "from the checkpoint, so give only data.* settings here"
         )
-    base["data"] = config_to_dict(other)["data"]
+    base["data"] = other["data"]
     if base["data"]["image_size"] != cfg.data.image_size:
         raise UserError(
             f"data.image_size {base['data']['image_size']}: the checkpoint was trained at {cfg.data.image_size}; keep that size"
         )
     return config_from_dict(base)
+
+
+def _load(
+    checkpoint: Path,
+    device: torch.device,
+    split: str,
+    config: Path | None,
+    overrides: list[str] | None,
+):
+    """The checkpoint's model, its config (data section possibly replaced) and the split's dataset."""
+    model, cfg, _ = build.model_from_checkpoint(checkpoint, device)
+    cfg = _data_config(cfg, config, list(overrides or []))
+    return model, cfg, build.dataset(cfg, split)
 
 
 def _labels(batch: dict[str, Any], dataset) -> tuple[np.ndarray | None, list[str]]:
@@ -101,9 +111,7 @@ def extract_features(
     Returns:
         The path written (default ``<checkpoint dir>/features_<split>.npz``).
     """
-    model, cfg, _ = build.model_from_checkpoint(checkpoint, device)
-    cfg = _data_config(cfg, config, list(overrides or []))
-    dataset = build.dataset(cfg, split)
+    model, cfg, dataset = _load(checkpoint, device, split, config, overrides)
     output = Path(output) if output else Path(checkpoint).parent / f"features_{split}.npz"
     feats: dict[str, list[np.ndarray]] = {g: [] for g in SCENE_GROUPS}
     labels, label_names, tracks, factors, ids = [], [], [], [], []
@@ -229,9 +237,7 @@ def test(
     error and normal angle deviation in the input view, eroded masks, mean and std, and the
     best constant depth's error for reference).
     """
-    model, cfg, _ = build.model_from_checkpoint(checkpoint, device)
-    cfg = _data_config(cfg, config, list(overrides or []))
-    dataset = build.dataset(cfg, split)
+    model, cfg, dataset = _load(checkpoint, device, split, config, overrides)
     out = Path(output_dir) if output_dir else Path(checkpoint).parent / f"test_{split}"
     out.mkdir(parents=True, exist_ok=True)
     r = model.renderer
