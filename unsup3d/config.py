@@ -12,6 +12,7 @@ release perturbed) and ``cycle: false`` of ``loocc.variant: none``.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import types
@@ -274,6 +275,17 @@ def _apply_aliases(data: dict, source: str) -> dict:
     return data
 
 
+def _merged(base: dict, update: dict) -> dict:
+    """``base`` with ``update`` merged in, recursively for nested mappings; inputs untouched."""
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
 def config_from_dict(data: dict, source: str = "<config>") -> Config:
     """Validate a plain dict (e.g. a checkpoint's ``config``) into a `Config`."""
     cfg = _build(Config, _apply_aliases(dict(data), source), "", source)
@@ -281,12 +293,18 @@ def config_from_dict(data: dict, source: str = "<config>") -> Config:
     return cfg
 
 
-def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+def load_config(
+    path: str | Path | None,
+    overrides: list[str] | tuple[str, ...] = (),
+    base: dict | None = None,
+) -> Config:
     """Load and validate an experiment YAML, then apply ``section.key=value`` overrides.
 
     Args:
         path: the YAML file, or None for the defaults.
         overrides: ``--set`` values; each value is parsed as YAML (``1e-4``, ``true``, ``[8, 14]``).
+        base: a resolved config as a dict (e.g. a checkpoint's) to start from instead of the
+            defaults; the file's keys are merged into it key by key, then the overrides.
 
     Raises:
         UserError: missing/empty/unparsable file, unknown key, wrong type, out-of-range value.
@@ -311,6 +329,8 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
             raise UserError(f"{path}: the top level must be a mapping of sections")
         data = loaded
     data = _apply_aliases(dict(data), source)
+    if base is not None:
+        data = _merged(base, data)
     for text in overrides:
         keys, value = _parse_override(text)
         if keys[0] in _ALIASES and len(keys) == 1:

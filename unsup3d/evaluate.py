@@ -34,24 +34,28 @@ log = logging.getLogger(__name__)
 
 
 def _data_config(cfg: Config, config: Path | None, overrides: list[str]) -> Config:
-    """The checkpoint's config with its data section replaced from ``config``/``overrides``."""
+    """The checkpoint's config with ``config``'s keys and then ``overrides`` merged in.
+
+    Only ``data.*`` (and ``run.*``) may change: test and extract rebuild the model from the
+    checkpoint, so a YAML or ``--set`` that would change another section is refused, as is a
+    different image size.
+    """
     if config is None and not overrides:
         return cfg
-    other = config_to_dict(load_config(config, overrides))
-    defaults = config_to_dict(load_config(None))
     base = config_to_dict(cfg)
-    changed = [s for s, v in other.items() if s not in ("data", "run") and v != defaults[s]]
+    merged = config_to_dict(load_config(config, overrides, base=base))
+    changed = [s for s, v in merged.items() if s not in ("data", "run") and v != base[s]]
     if changed:
         raise UserError(
-            f"{config or '--set'}: sections {changed} would change the model; test/extract rebuild the model "
-            "from the checkpoint, so give only data.* settings here"
+            f"{config or '--set'}: sections {changed} differ from the checkpoint's; test/extract rebuild "
+            "the model from the checkpoint, so change only data.* settings here"
         )
-    base["data"] = other["data"]
-    if base["data"]["image_size"] != cfg.data.image_size:
+    if merged["data"]["image_size"] != cfg.data.image_size:
         raise UserError(
-            f"data.image_size {base['data']['image_size']}: the checkpoint was trained at {cfg.data.image_size}; keep that size"
+            f"data.image_size {merged['data']['image_size']}: the checkpoint was trained at "
+            f"{cfg.data.image_size}; keep that size"
         )
-    return config_from_dict(base)
+    return config_from_dict(merged)
 
 
 def _load(

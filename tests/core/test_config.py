@@ -93,3 +93,13 @@ def test_config_is_frozen():
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.name)
 def test_every_experiment_config_loads(path):
     load_config(path)
+
+
+def test_base_config_is_merged_key_by_key(tmp_path):
+    base = config_to_dict(load_config(None, ["data.image_size=32", "model.preset=small"]))
+    partial = tmp_path / "data_only.yaml"
+    partial.write_text("data:\n  num_test: 7\ncycle: false\n")
+    cfg = load_config(partial, ["data.num_val=5"], base=base)
+    assert (cfg.data.image_size, cfg.data.num_test, cfg.data.num_val) == (32, 7, 5)
+    assert cfg.model.preset == "small" and cfg.loocc.variant == "none"
+    assert base["data"]["num_test"] != 7  # the base dict is not modified

@@ -265,3 +265,26 @@ def test_non_finite_loss_stops_naming_step_and_term(tiny_config, monkeypatch, ca
     assert cli_main(run.main, ["--config", str(cfg), "--num_workers", "0"]) == 2
     err = capsys.readouterr().err
     assert "loss term 'l1' is nan at step 1" in err and "lower trainer.lr" in err
+
+
+def test_test_and_extract_overrides_start_from_the_checkpoint(tiny_config, tmp_path, capsys):
+    from unsup3d.errors import cli_main
+
+    cfg, out = tiny_config()  # 16 px, not the default 64
+    assert (
+        run.main(["--config", str(cfg), "--num_workers", "0", "--set", "trainer.max_steps=1"]) == 0
+    )
+    extract = ["extract", "--checkpoint", str(out / "last.pt"), "--num_workers", "0"]
+    feats = tmp_path / "f.npz"
+    # --set alone changes one data key of the checkpoint's config, nothing else.
+    assert run.main(extract + ["--output", str(feats), "--set", "data.num_test=2"]) == 0
+    assert len(load_features(feats)) == 2
+    # The training YAML itself is accepted (same model), its data section used.
+    assert run.main(extract + ["--output", str(feats), "--config", str(cfg)]) == 0
+    assert len(load_features(feats)) == 4
+    for setting, message in [
+        ("model.preset=paper", "['model'] differ from the checkpoint's"),
+        ("data.image_size=32", "the checkpoint was trained at 16"),
+    ]:
+        assert cli_main(run.main, extract + ["--set", setting]) == 2
+        assert message in capsys.readouterr().err
