@@ -104,8 +104,8 @@ def _interpolate(w: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.
     return 1.0 / inv_depth, wz / inv_depth[..., None]
 
 
-# Faces whose pixel bounding box fits in DENSE x DENSE are tested with broadcasting (no gathers);
-# larger ones are enumerated raggedly.
+# Faces whose pixel bounding box fits in DENSE x DENSE are tested at all DENSE^2 offsets by
+# broadcasting; larger ones are enumerated raggedly.
 _DENSE = 2
 
 
@@ -201,20 +201,30 @@ def _visible_faces(
         key.masked_fill_(~inside, _NO_HIT)
         out.scatter_reduce_(0, pixel.reshape(-1), key.reshape(-1), reduce="amin")
 
-    # Dense tier: every face tested at the DENSE x DENSE offsets of its box, by broadcasting.
-    small = (box_w <= _DENSE) & (box_h <= _DENSE)
-    off = torch.arange(_DENSE, device=device)
-    dy, dx = torch.meshgrid(off, off, indexing="ij")
-    dx, dy = dx.reshape(1, -1), dy.reshape(1, -1)  # (1, DENSE^2)
-    inside, depth = _candidate_keys(
-        [p[:, None] for p in params], dx.to(tri.dtype), dy.to(tri.dtype), inv_near, inv_far
-    )
-    inside &= (small[:, None] & (dx < box_w[:, None])) & (dy < box_h[:, None])
-    pixel = base[:, None] + (dy * width + dx)
-    scatter(inside, depth, pixel, local_face[:, None].expand_as(pixel))
+    # Corner tier: every face's box corner, one candidate per face, no gathers. At the grid
+    # mesh's density most boxes hold a single pixel centre, so this alone settles most faces.
+    nonempty = (box_w > 0) & (box_h > 0)
+    inside, depth = _candidate_keys(params, 0.0, 0.0, inv_near, inv_far)
+    scatter(inside & nonempty, depth, base, local_face)
 
-    # Ragged tier: larger boxes, candidates enumerated without padding to the largest box.
-    large = torch.nonzero(~small & (box_w > 0) & (box_h > 0)).squeeze(1)
+    # Dense tier: the other offsets of boxes up to DENSE x DENSE, by broadcasting over the
+    # compacted faces that have them.
+    small = (box_w <= _DENSE) & (box_h <= _DENSE)
+    more = torch.nonzero(small & nonempty & ((box_w > 1) | (box_h > 1))).squeeze(1)
+    if more.numel():
+        off = torch.arange(_DENSE, device=device)
+        dy, dx = torch.meshgrid(off, off, indexing="ij")
+        dx, dy = dx.reshape(1, -1)[:, 1:], dy.reshape(1, -1)[:, 1:]  # (1, DENSE^2 - 1): no corner
+        inside, depth = _candidate_keys(
+            [p[more, None] for p in params], dx.to(tri.dtype), dy.to(tri.dtype), inv_near, inv_far
+        )
+        inside &= (dx < box_w[more, None]) & (dy < box_h[more, None])
+        pixel = base[more, None] + (dy * width + dx)
+        scatter(inside, depth, pixel, local_face[more, None].expand_as(pixel))
+
+    # Ragged tier: larger boxes, candidates enumerated without padding to the largest box (the
+    # corner again among them: a repeated candidate does not change the minimum).
+    large = torch.nonzero(~small & nonempty).squeeze(1)
     if large.numel():
         counts = box_w[large] * box_h[large]
         total = int(counts.sum())
