@@ -283,7 +283,9 @@ def rasterize(
         rem = pix - b * height * width
         row = torch.div(rem, width, rounding_mode="floor")
         col = rem - row * width
-        tri = verts[b[:, None], faces[winner[pix]]]  # (P, 3, 3) with grad
+        # (P, 3, 3) with grad; flat index_select is ~3x faster than advanced indexing on CPU.
+        corner = faces.index_select(0, winner.index_select(0, pix)) + (b * verts.shape[1])[:, None]
+        tri = verts.reshape(-1, 3).index_select(0, corner.reshape(-1)).reshape(-1, 3, 3)
         w, _ = _barycentric(tri[..., :2], col.to(verts.dtype), row.to(verts.dtype))
         d, wp = _interpolate(w, tri[..., 2])
         depth = depth.index_put((pix,), d)
