@@ -11,9 +11,13 @@ smoothness 0.1 as the release's car config) with Adam on
 - reconstruction loss: the masked photometric L1 (no confidence weighting, [-1, 1] units, as the
   release's term) of the reconstruction against the input, and its relative drop;
 - depth: scale-invariant depth error (SIDE) of the reconstructed depth in the input view against
-  the ground-truth depth, on face pixels (ground-truth part label != background, eroded by one
-  pixel, and covered by the model's reconstruction), compared with the SIDE of the best constant
-  depth map (any constant: SIDE is scale invariant), and the mean angle deviation of normals.
+  the ground-truth depth, on face pixels (`unsup3d.depth_metrics.evaluation_masks` "object":
+  ground-truth part label != background, covered by the reconstruction, eroded by one pixel),
+  compared with the SIDE of the best constant depth map (any constant: SIDE is scale
+  invariant), the mean angle deviation of normals, the log-depth correlation and the relief
+  scale (slope of predicted on true log depth; 1 is right); and SIDE over every covered pixel
+  (the "scene" mask, unsup3d's protocol, which includes the background wall), as `run.py test`
+  also reports.
 
 The acceptance test (tests/model/test_small_run.py, marked slow) runs this script.
 """
@@ -29,7 +33,7 @@ import torch
 from unsup3d.data.synthetic import synthetic_faces
 from unsup3d.depth_metrics import (
     constant_depth_side,
-    erode_mask,
+    evaluation_masks,
     normal_angle_deviation,
     scale_invariant_depth_error,
 )
@@ -39,19 +43,24 @@ from unsup3d.model import InverseRenderer, ModelSettings, compute_objective
 from unsup3d.renderer import depth_to_normals
 
 
-def _masked_correlation(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Per-image Pearson correlation of a and b over the mask: (B,)."""
+def _masked_fit(
+    a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image Pearson correlation of a and b over the mask, and the least-squares slope of
+    a on b (the relief scale when a, b are log depths: 1 is right, 2 twice too deep): (B,) each."""
     n = mask.sum(dim=(1, 2))
     a = a - (a * mask).sum(dim=(1, 2), keepdim=True) / n[:, None, None]
     b = b - (b * mask).sum(dim=(1, 2), keepdim=True) / n[:, None, None]
     cov = (a * b * mask).sum(dim=(1, 2))
-    return cov / ((a**2 * mask).sum(dim=(1, 2)) * (b**2 * mask).sum(dim=(1, 2))).sqrt()
+    var_a, var_b = (a**2 * mask).sum(dim=(1, 2)), (b**2 * mask).sum(dim=(1, 2))
+    return cov / (var_a * var_b).sqrt(), cov / var_b
 
 
 def evaluate(model: InverseRenderer, batch: dict, chunk: int = 32) -> dict[str, float]:
     """Held-out reconstruction L1 and depth metrics (means over images)."""
     model.eval()
-    l1s, sides, consts, mads, corrs = [], [], [], [], []
+    l1s, sides, consts, mads, corrs, slopes = [], [], [], [], [], []
+    scene_sides, scene_consts = [], []
     r = model.renderer
     with torch.no_grad():
         for i in range(0, batch["image"].shape[0], chunk):
@@ -59,24 +68,33 @@ def evaluate(model: InverseRenderer, batch: dict, chunk: int = 32) -> dict[str, 
             out = model(images)
             l1s.append(photometric_l1(out.recon_image * 2 - 1, images * 2 - 1, out.mask).item())
             gt = batch["view_depth"][i : i + chunk]
-            face = (batch["mask"][i : i + chunk] != 0) & (gt < r.depth_hi)
-            mask = erode_mask(face.float()) * erode_mask(out.mask)
+            masks = evaluation_masks(out.recon_depth, gt, r.depth_hi, batch["mask"][i : i + chunk])
+            mask = masks["object"]
             sides.append(scale_invariant_depth_error(out.recon_depth, gt, mask))
-            corrs.append(_masked_correlation(out.recon_depth.log(), gt.log(), mask))
+            corr, slope = _masked_fit(out.recon_depth.log(), gt.log(), mask)
+            corrs.append(corr)
+            slopes.append(slope)
             consts.append(constant_depth_side(gt, mask))
+            scene = masks["scene"]  # run.py test's first protocol (unsup3d's): all covered pixels
+            scene_sides.append(scale_invariant_depth_error(out.recon_depth, gt, scene))
+            scene_consts.append(constant_depth_side(gt, scene))
             K = r.intrinsics_like(gt)
             n_pred = depth_to_normals(out.recon_depth, K)
             n_gt = depth_to_normals(gt, K)
             mads.append(normal_angle_deviation(n_pred, n_gt, mask))
     model.train()
-    side, const, mad, corr = (torch.cat(v) for v in (sides, consts, mads, corrs))
+    side, const, mad, corr, slope = (torch.cat(v) for v in (sides, consts, mads, corrs, slopes))
     ok = torch.isfinite(side)
+    scene_side, scene_const = torch.cat(scene_sides), torch.cat(scene_consts)
     return {
         "recon_l1": sum(l1s) / len(l1s),
         "side": side[ok].mean().item(),
         "side_best_constant": const[ok].mean().item(),
         "mad_deg": mad[ok].mean().item(),
+        "side_scene": scene_side.nanmean().item(),
+        "side_scene_best_constant": scene_const.nanmean().item(),
         "log_depth_correlation": corr[ok].mean().item(),
+        "relief_scale": slope[ok].median().item(),
         "images_evaluated": int(ok.sum()),
     }
 
@@ -85,7 +103,7 @@ def run(args: argparse.Namespace) -> dict:
     torch.manual_seed(args.seed)
     size, batch = args.size, args.batch
     train = synthetic_faces("train", size, seed=args.seed, num_images=args.steps * batch)
-    test = synthetic_faces("test", size, seed=args.seed, num_images=args.eval_images)
+    test = synthetic_faces(args.eval_split, size, seed=args.seed, num_images=args.eval_images)
     t0 = time.perf_counter()
     held_out = test.generate_batch(list(range(args.eval_images)))
     model = InverseRenderer(ModelSettings(preset="small", image_size=size, use_conf_map=args.conf))
@@ -150,7 +168,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--conf", action="store_true", help="train with the confidence network")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     p.add_argument("--seed", type=int, default=0, help="seed of data, init and LOOCC (0)")
-    p.add_argument("--eval_images", type=int, default=64, help="held-out test faces (64)")
+    p.add_argument("--eval_images", type=int, default=64, help="held-out faces (64)")
+    p.add_argument(
+        "--eval_split",
+        default="test",
+        choices=["val", "test"],
+        help="held-out split (test; choose settings on val)",
+    )
     p.add_argument("--log_every", type=int, default=50, help="steps between progress lines")
     p.add_argument(
         "--eval_every", type=int, default=0, help="held-out metrics every k steps (0: off)"
@@ -174,7 +198,13 @@ def main(argv: list[str] | None = None) -> int:
         f"held-out SIDE: {b['side']:.5f} -> {a['side']:.5f}; best constant depth "
         f"{a['side_best_constant']:.5f} (goal: below it); MAD {b['mad_deg']:.1f} -> "
         f"{a['mad_deg']:.1f} deg; log-depth correlation {b['log_depth_correlation']:.3f} -> "
-        f"{a['log_depth_correlation']:.3f}; {a['images_evaluated']} images"
+        f"{a['log_depth_correlation']:.3f}; relief scale (median) {a['relief_scale']:.2f}; "
+        f"{a['images_evaluated']} images"
+    )
+    print(
+        f"held-out SIDE over all covered pixels (run.py test's protocol): "
+        f"{b['side_scene']:.5f} -> {a['side_scene']:.5f}; best constant depth "
+        f"{a['side_scene_best_constant']:.5f}"
     )
     print(
         f"time: {result['train_seconds']:.0f} s training ({result['data_seconds']:.0f} s of it "

@@ -7,6 +7,10 @@
 - `normal_angle_deviation` (MAD): per image, the masked mean angle in degrees between predicted
   and ground-truth unit normals.
 - `erode_mask`: unsup3d's 1-pixel erosion (3x3 average > 0.99) of a coverage mask.
+- `evaluation_masks`: the pixels both are measured on: ``scene`` (every pixel the ground truth
+  and the prediction cover, unsup3d's protocol; on the synthetic data that includes the
+  background wall, whose step to the object is easy to get right) and, given part labels,
+  ``object`` (the labelled object only, e.g. the face: the stricter measure of its relief).
 
 Pure functions on tensors; per-image values are returned so callers average as they like
 (unsup3d reports the mean and standard deviation over the test set).
@@ -30,6 +34,31 @@ def erode_mask(mask: torch.Tensor) -> torch.Tensor:
     """
     avg = F.avg_pool2d(mask[:, None].float(), 3, stride=1, padding=1)[:, 0]
     return (avg > 0.99).to(mask.dtype if mask.is_floating_point() else torch.float32)
+
+
+def evaluation_masks(
+    depth_pred: torch.Tensor,
+    depth_gt: torch.Tensor,
+    background_depth: float,
+    parts: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
+    """Eroded evaluation masks for depth maps in the same view.
+
+    Args:
+        depth_pred, depth_gt: (B, H, W); pixels no surface covers hold ``background_depth``
+            (or more).
+        background_depth: the renderer's background value (``Renderer.depth_hi``).
+        parts: optional (B, H, W) part labels of the ground truth, 0 = background.
+
+    Returns:
+        ``{"scene": mask}`` and, with ``parts``, ``"object"``; (B, H, W) float {0, 1} masks.
+    """
+    covered_pred = erode_mask((depth_pred < background_depth).float())
+    covered_gt = depth_gt < background_depth
+    masks = {"scene": erode_mask(covered_gt.float()) * covered_pred}
+    if parts is not None:
+        masks["object"] = erode_mask((covered_gt & (parts != 0)).float()) * covered_pred
+    return masks
 
 
 def _check(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor) -> None:

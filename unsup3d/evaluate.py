@@ -20,7 +20,7 @@ from unsup3d import build
 from unsup3d.config import Config, config_from_dict, config_to_dict, load_config
 from unsup3d.depth_metrics import (
     constant_depth_side,
-    erode_mask,
+    evaluation_masks,
     normal_angle_deviation,
     scale_invariant_depth_error,
 )
@@ -31,6 +31,11 @@ from unsup3d.trainer import iterate_batches
 from unsup3d.utils import atomic_path, atomic_write_text, sha256_file
 
 log = logging.getLogger(__name__)
+
+
+def _nanstd(x: torch.Tensor) -> float:
+    x = x[~x.isnan()]
+    return float(x.std()) if len(x) > 1 else math.nan
 
 
 def _data_config(cfg: Config, config: Path | None, overrides: list[str]) -> Config:
@@ -238,15 +243,17 @@ def test(
     0 = min_depth ... 65535 = max_depth), ``canon_normal``, ``canon_albedo``, ``canon_shading``
     (PNG), ``rotation`` (a yaw-sweep GIF), ``mesh`` (textured .obj), plus ``scene.jsonl`` (light and
     view per image) and, with ground-truth depth, ``depth_metrics.json`` (scale-invariant depth
-    error and normal angle deviation in the input view, eroded masks, mean and std, and the
-    best constant depth's error for reference).
+    error and normal angle deviation in the input view, mean and std, and the best constant
+    depth's error for reference: over every covered pixel (``side_mean``..., unsup3d's protocol)
+    and, where the data has part labels, over the object alone (``object_side_mean``...)).
     """
     model, cfg, dataset = _load(checkpoint, device, split, config, overrides)
     out = Path(output_dir) if output_dir else Path(checkpoint).parent / f"test_{split}"
     out.mkdir(parents=True, exist_ok=True)
     r = model.renderer
     lo, hi = r.min_depth, r.max_depth
-    scene_lines, side, mad, side_const = [], [], [], []
+    scene_lines = []
+    side, mad, side_const = {}, {}, {}  # per evaluation mask ("scene", "object"): lists of (B,)
     seen = 0
     for batch in iterate_batches(dataset, batch_size, num_workers):
         images = batch["image"].to(device)
@@ -272,35 +279,39 @@ def test(
             gt_canon = batch["depth"].to(device).float()
             gt_view = batch["view"].to(device).float()
             gt_depth = r.warp_canon_depth(gt_canon, gt_view).clamp(r.depth_lo, r.depth_hi)
-            mask = erode_mask(((gt_depth < r.depth_hi) & (o.recon_depth < r.depth_hi)).float())
-            side.append(scale_invariant_depth_error(o.recon_depth, gt_depth, mask).cpu())
-            side_const.append(constant_depth_side(gt_depth, mask).cpu())
+            parts = batch["mask"].to(device) if "mask" in batch else None
+            masks = evaluation_masks(o.recon_depth, gt_depth, r.depth_hi, parts)
             K = r.intrinsics_like(gt_depth)
-            mad.append(
-                normal_angle_deviation(
-                    depth_to_normals(o.recon_depth, K), depth_to_normals(gt_depth, K), mask
-                ).cpu()
-            )
+            n_pred, n_gt = depth_to_normals(o.recon_depth, K), depth_to_normals(gt_depth, K)
+            for key, mask in masks.items():
+                side.setdefault(key, []).append(
+                    scale_invariant_depth_error(o.recon_depth, gt_depth, mask).cpu()
+                )
+                side_const.setdefault(key, []).append(constant_depth_side(gt_depth, mask).cpu())
+                mad.setdefault(key, []).append(normal_angle_deviation(n_pred, n_gt, mask).cpu())
         seen += len(images)
         if max_images and seen >= max_images:
             break
     atomic_write_text(out / "scene.jsonl", "\n".join(scene_lines) + "\n")
     if side:
-        s, m, c = (torch.cat(x) for x in (side, mad, side_const))
-        metrics = {
-            "side_mean": float(s.nanmean()),
-            "side_std": float(s[~s.isnan()].std()) if (~s.isnan()).sum() > 1 else math.nan,
-            "mad_deg_mean": float(m.nanmean()),
-            "mad_deg_std": float(m[~m.isnan()].std()) if (~m.isnan()).sum() > 1 else math.nan,
-            "side_best_constant_mean": float(c.nanmean()),
-            "num_images": int(len(s)),
-        }
+        metrics = {}
+        for key in side:  # "scene" keeps the unprefixed names of earlier files
+            s, m, c = (torch.cat(x[key]) for x in (side, mad, side_const))
+            prefix = "" if key == "scene" else f"{key}_"
+            metrics |= {
+                f"{prefix}side_mean": float(s.nanmean()),
+                f"{prefix}side_std": _nanstd(s),
+                f"{prefix}mad_deg_mean": float(m.nanmean()),
+                f"{prefix}mad_deg_std": _nanstd(m),
+                f"{prefix}side_best_constant_mean": float(c.nanmean()),
+            }
+            log.info(
+                "depth (%s pixels): SIDE %.5f (best constant %.5f), MAD %.2f deg",
+                key,
+                metrics[f"{prefix}side_mean"],
+                metrics[f"{prefix}side_best_constant_mean"],
+                metrics[f"{prefix}mad_deg_mean"],
+            )
+        metrics["num_images"] = int(len(torch.cat(side["scene"])))
         atomic_write_text(out / "depth_metrics.json", json.dumps(metrics, indent=2) + "\n")
-        log.info(
-            "depth: SIDE %.5f (best constant %.5f), MAD %.2f deg over %d images",
-            metrics["side_mean"],
-            metrics["side_best_constant_mean"],
-            metrics["mad_deg_mean"],
-            metrics["num_images"],
-        )
     return out

@@ -7,6 +7,7 @@ import torch
 from unsup3d.depth_metrics import (
     constant_depth_side,
     erode_mask,
+    evaluation_masks,
     normal_angle_deviation,
     scale_invariant_depth_error,
 )
@@ -95,3 +96,21 @@ def test_erode_mask():
 def test_shape_mismatch_message():
     with pytest.raises(ValueError, match="shapes differ"):
         scale_invariant_depth_error(torch.ones(1, 4, 4), torch.ones(1, 4, 5), torch.ones(1, 4, 4))
+
+
+def test_evaluation_masks_scene_and_object():
+    far = 1.2
+    gt = torch.full((1, 8, 8), 1.05)
+    gt[:, :, 7] = far  # last column: no ground-truth surface
+    pred = gt.clone()
+    pred[:, 0, :] = far  # first row: the prediction covers nothing
+    parts = torch.zeros(1, 8, 8, dtype=torch.long)
+    parts[:, 2:7, 1:6] = 3  # the object
+    masks = evaluation_masks(pred, gt, far, parts)
+    scene = torch.zeros(1, 8, 8)
+    scene[:, 2:7, 1:6] = 1  # both covered (rows 1-7, cols 0-6), eroded by one pixel
+    obj = torch.zeros(1, 8, 8)
+    obj[:, 3:6, 2:5] = 1
+    torch.testing.assert_close(masks["scene"], scene)
+    torch.testing.assert_close(masks["object"], obj)
+    assert set(evaluation_masks(pred, gt, far)) == {"scene"}

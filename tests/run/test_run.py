@@ -49,6 +49,7 @@ def test_train_test_extract_end_to_end(tiny_config, tmp_path):
     assert len(list((test_dir / "mesh").glob("*.obj"))) == 2
     metrics = json.loads((test_dir / "depth_metrics.json").read_text())
     assert metrics["num_images"] == 2 and metrics["side_mean"] > 0
+    assert metrics["object_side_best_constant_mean"] > 0  # synthetic faces have part labels
 
     feats = tmp_path / "f.npz"
     assert (
