@@ -145,6 +145,26 @@ def test_matches_loop_reference_on_warped_grid(depth_maker, view_maker):
         assert frags.face_index[b, r, c].item() in ties[b][r][c]
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_no_grad_depth_equals_the_differentiable_path(seed, depth_maker, view_maker):
+    # rasterize_depth without autograd returns the z-buffer's own float32 depth; it must agree
+    # with the winners recomputed through autograd (and cover the same pixels).
+    size = 16
+    depth = depth_maker(3, size, dtype=torch.float32, seed=seed)
+    verts = _screen_verts(depth, view_maker(3, seed=seed + 7, max_deg=30))
+    faces = grid_faces(size, size)
+    occl, occl_faces = _random_meshes(2, 30, size, seed)
+    for v, f in [(verts, faces), (occl.float(), occl_faces)]:
+        with torch.no_grad():
+            fast = rasterize_depth(v, f, size, background=-1.0, near=0.6, far=2.3)
+        grad = rasterize_depth(
+            v.clone().requires_grad_(), f, size, background=-1.0, near=0.6, far=2.3
+        )
+        assert torch.equal(fast == -1.0, grad.detach() == -1.0)
+        assert_close(fast, grad.detach(), atol=2e-6, rtol=0)
+        assert (fast != -1.0).float().mean() > 0.3  # most pixels covered: the test has teeth
+
+
 def test_tie_rule_smallest_index():
     # Two identical triangles: equal depth everywhere, the smaller index must win.
     tri = torch.tensor([[0.0, 0.0, 1.0], [7.0, 0.0, 1.0], [0.0, 7.0, 1.0]])

@@ -161,7 +161,8 @@ def _face_planes(tri: torch.Tensor, u_lo: torch.Tensor, v_lo: torch.Tensor) -> l
 def _visible_faces(
     verts: torch.Tensor, faces: torch.Tensor, height: int, width: int, near: float, far: float
 ) -> torch.Tensor:
-    """Per-pixel winning face (B*H*W,) int64, -1 where no face covers the pixel centre."""
+    """Per-pixel winning face (B*H*W,) int64, -1 where no face covers the pixel centre, and its
+    float32 depth there (B*H*W,) as the z-buffer computed it (plane interpolation; 0 if none)."""
     batch = verts.shape[0]
     num_faces = faces.shape[0]
     device = verts.device
@@ -243,7 +244,11 @@ def _visible_faces(
         scatter(inside, depth, base[face] + ddy * width + ddx, local_face[face])
 
     out = out[:num_pixels]
-    return torch.where(out != _NO_HIT, out & 0xFFFFFFFF, torch.full_like(out, -1))
+    hit = out != _NO_HIT
+    winner = torch.where(hit, out & 0xFFFFFFFF, torch.full_like(out, -1))
+    # The winner's depth, unpacked from the key's high 32 bits (float32 bit pattern).
+    depth = torch.where(hit, out >> 32, torch.zeros_like(out)).int().view(torch.float32)
+    return winner, depth
 
 
 def rasterize(
@@ -274,7 +279,7 @@ def rasterize(
     height, width = _check_inputs(verts, faces, image_size)
     faces = faces.long()
     batch = verts.shape[0]
-    winner = _visible_faces(verts.detach(), faces, height, width, near, far)  # (B*H*W,)
+    winner, _ = _visible_faces(verts.detach(), faces, height, width, near, far)  # (B*H*W,)
     depth = verts.new_full((batch * height * width,), float(background))
     bary = verts.new_zeros((batch * height * width, 3))
     pix = torch.nonzero(winner >= 0).squeeze(1)
@@ -315,6 +320,14 @@ def rasterize_depth(
         near, far: visible depth range (exclusive).
 
     Returns:
-        (B, H, W) perspective-correct depth of the nearest face at each pixel centre.
+        (B, H, W) perspective-correct depth of the nearest face at each pixel centre. Without
+        autograd (``verts`` not requiring grad, or grad mode off) and in float32 this is the
+        z-buffer's own depth (1/z interpolated on the face's plane), which equals the
+        differentiable path's within float32 rounding and skips recomputing the winners.
     """
+    if verts.dtype == torch.float32 and not (torch.is_grad_enabled() and verts.requires_grad):
+        height, width = _check_inputs(verts, faces, image_size)
+        winner, depth = _visible_faces(verts, faces.long(), height, width, near, far)
+        depth = torch.where(winner >= 0, depth, depth.new_tensor(float(background)))
+        return depth.reshape(verts.shape[0], height, width)
     return rasterize(verts, faces, image_size, background=background, near=near, far=far).depth
