@@ -133,6 +133,34 @@ def test_matches_loop_reference_with_occlusions(seed):
     assert (per_face.sum(0) >= 2).float().mean() > 0.2
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_long_slivers_match_loop_reference(seed):
+    # Long thin faces at every angle, including nearly row-parallel ones and ones whose edges
+    # pass exactly through pixel centres: the ragged tier enumerates them row by row.
+    size = 24
+    gen = torch.Generator().manual_seed(seed)
+    n = 40
+    start = torch.rand(n, 2, generator=gen, dtype=torch.float64) * size
+    angle = torch.rand(n, generator=gen, dtype=torch.float64) * math.pi
+    angle[:8] = torch.tensor([0.0, 1e-4, -1e-4, math.pi / 2, math.pi / 4, 1e-7, 0.5, 2.0])
+    length = 6 + torch.rand(n, generator=gen, dtype=torch.float64) * size
+    width = 0.05 + torch.rand(n, generator=gen, dtype=torch.float64) * 0.8
+    start[:4] = start[:4].round()  # edges through pixel centres
+    d = torch.stack([angle.cos(), angle.sin()], -1)
+    normal = torch.stack([-d[:, 1], d[:, 0]], -1)
+    uv = torch.stack([start, start + length[:, None] * d, start + width[:, None] * normal], 1)
+    z = 1 + torch.rand(n, 3, 1, generator=gen, dtype=torch.float64)
+    verts = torch.cat([uv, z], -1).reshape(1, 3 * n, 3)
+    faces = torch.arange(3 * n).reshape(n, 3)
+    ref_depth, ref_index, ties = reference_rasterize(verts, faces, size, background=-1.0)
+    frags = rasterize(verts, faces, size, background=-1.0)
+    assert_close(frags.covered, ref_index >= 0)
+    assert_close(frags.depth, ref_depth, atol=1e-6, rtol=0)
+    for b, r, c in (ref_index >= 0).nonzero().tolist():
+        assert frags.face_index[b, r, c].item() in ties[b][r][c]
+    assert (ref_index >= 0).sum() > 50
+
+
 def test_matches_loop_reference_on_warped_grid(depth_maker, view_maker):
     size = 10
     depth = depth_maker(2, size, dtype=torch.float64, seed=3)

@@ -1,8 +1,9 @@
 """Vectorised z-buffer rasterisation of triangle meshes in screen space (pure PyTorch).
 
-Visibility is decided without autograd over all (face, pixel) candidates at once: per-face
-bounding boxes are enumerated raggedly, an inclusive edge test keeps pixel centres lying exactly
-on shared edges, and one ``scatter_reduce(amin)`` over an int64 key that packs the float32
+Visibility is decided without autograd over all (face, pixel) candidates at once: each face's
+box corner, the rest of boxes up to 2x2 by broadcasting, larger faces row by row over their
+column span in that row (ragged, so a long thin face costs its area, not its box's); an
+inclusive edge test keeps pixel centres lying exactly on shared edges, and one ``scatter_reduce(amin)`` over an int64 key that packs the float32
 depth bits above the face index gives, per pixel, the nearest depth and a unique winner (ties:
 smallest face index). Only the winners are then recomputed with autograd, so gradients w.r.t.
 vertex positions flow through the barycentric interpolation with the face assignment held fixed
@@ -157,6 +158,55 @@ def _face_planes(tri: torch.Tensor, u_lo: torch.Tensor, v_lo: torch.Tensor) -> l
     return [u_lo - u0, v_lo - v0, a1, b1, a2, b2, iz[:, 0], a1 * d1 + a2 * d2, b1 * d1 + b2 * d2]
 
 
+def _ragged(counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Enumerate ``counts[i]`` items for each i: (owner i, index within i), both (sum,) int64."""
+    total = int(counts.sum())
+    owner = torch.repeat_interleave(
+        torch.arange(len(counts), device=counts.device), counts, output_size=total
+    )
+    start = torch.cumsum(counts, 0) - counts
+    return owner, torch.arange(total, device=counts.device) - start.index_select(0, owner)
+
+
+# Margins (pixels) of a row's column span. An edge counts for a row within _ROW_MARGIN of its v
+# range (the inclusive test reaches at most _INSIDE_EPS x the face's size, < 3e-3 px for faces
+# up to 256 px). The span is widened by _COL_MARGIN: rounding of the crossing of an edge only
+# becomes that large for edges flatter than 1:10^4, whose ends the other two edges' crossings
+# already cover, and the inside test still decides every candidate.
+_ROW_MARGIN = 1e-2
+_COL_MARGIN = 1.0
+
+
+def _row_span(tri: torch.Tensor, row: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """First and last pixel column (float, maybe empty) a face may cover in a pixel row.
+
+    Args:
+        tri: (P, 3, 3) faces' (u, v, z); row: (P,) row coordinate (pixel centres' v).
+
+    Returns:
+        ceil(u_min - _COL_MARGIN), floor(u_max + _COL_MARGIN) of the face's intersection with
+        the row: it contains every centre the inclusive edge test may accept (empty if none).
+    """
+    u, v = tri[..., 0], tri[..., 1]  # (P, 3)
+    u_next, v_next = u.roll(-1, dims=1), v.roll(-1, dims=1)  # the edges (k, k+1)
+    r = row[:, None]
+    dv = v_next - v
+    flat = dv.abs() < 1e-9
+    t = ((r - v) / torch.where(flat, torch.ones_like(dv), dv)).clamp(0.0, 1.0)
+    cross = u + t * (u_next - u)
+    # An edge counts where the row passes within the margin of its v range; a horizontal edge
+    # contributes both ends.
+    near = (r >= torch.minimum(v, v_next) - _ROW_MARGIN) & (
+        r <= torch.maximum(v, v_next) + _ROW_MARGIN
+    )
+    lo = torch.where(flat, torch.minimum(u, u_next), cross)
+    hi = torch.where(flat, torch.maximum(u, u_next), cross)
+    inf = torch.full_like(lo, float("inf"))
+    u_min = torch.where(near, lo, inf).amin(1)
+    u_max = torch.where(near, hi, -inf).amax(1)
+    return torch.ceil(u_min - _COL_MARGIN), torch.floor(u_max + _COL_MARGIN)
+
+
 @torch.no_grad()
 def _visible_faces(
     verts: torch.Tensor, faces: torch.Tensor, height: int, width: int, near: float, far: float
@@ -228,25 +278,25 @@ def _visible_faces(
         pixel = base[more, None] + (dy * width + dx)
         scatter(inside, depth, pixel, local_face[more, None].expand_as(pixel))
 
-    # Ragged tier: larger boxes, candidates enumerated without padding to the largest box (the
-    # corner again among them: a repeated candidate does not change the minimum).
+    # Ragged tier: larger boxes, enumerated row by row over the triangle's own column span in
+    # that row (a superset of its pixels: long thin faces cost their area, not their box's).
     large = torch.nonzero(~small & nonempty).squeeze(1)
     if large.numel():
-        counts = box_w[large] * box_h[large]
-        total = int(counts.sum())
-        which = torch.repeat_interleave(
-            torch.arange(large.numel(), device=device), counts, output_size=total
-        )
-        start = torch.cumsum(counts, 0) - counts
-        offset = torch.arange(total, device=device) - start[which]
-        face = large[which]
-        bw = box_w[face]
-        ddx = offset % bw
-        ddy = torch.div(offset, bw, rounding_mode="floor")
+        pair, row_off = _ragged(box_h.index_select(0, large))  # (face, row) pairs
+        face = large.index_select(0, pair)
+        row = v_lo.index_select(0, face) + row_off.to(tri.dtype)
+        c_lo, c_hi = _row_span(tri.index_select(0, face), row)
+        c_lo = torch.maximum(c_lo, u_lo.index_select(0, face))
+        c_hi = torch.minimum(c_hi, u_hi.index_select(0, face))
+        count = (c_hi - c_lo + 1).clamp(min=0).long()
+        which, col_off = _ragged(count)
+        face = face.index_select(0, which)
+        ddy = row_off.index_select(0, which)
+        ddx = (c_lo.index_select(0, which) - u_lo.index_select(0, face)).long() + col_off
         inside, depth = _candidate_keys(
             take(face), ddx.to(tri.dtype), ddy.to(tri.dtype), inv_near, inv_far
         )
-        scatter(inside, depth, base[face] + ddy * width + ddx, local_face[face])
+        scatter(inside, depth, base.index_select(0, face) + ddy * width + ddx, local_face[face])
 
     out = out[:num_pixels]
     hit = out != _NO_HIT
