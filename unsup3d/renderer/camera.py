@@ -151,9 +151,12 @@ def depth_to_points(depth: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     _, h, w = depth.shape
     uv = pixel_grid(h, w, dtype=depth.dtype, device=depth.device)
     fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
-    x = (uv[..., 0] - cx) / fx * depth
-    y = (uv[..., 1] - cy) / fy * depth
-    return torch.stack([x, y, depth], dim=-1)
+    # The ray through each pixel centre at z = 1, then one broadcast product (no interleaving
+    # stack): x = (u - cx) / fx * d, y = (v - cy) / fy * d, z = d.
+    ray = torch.stack(
+        [(uv[..., 0] - cx) / fx, (uv[..., 1] - cy) / fy, torch.ones_like(uv[..., 0])], dim=-1
+    )
+    return ray * depth[..., None]
 
 
 def project_points(points: torch.Tensor, K: torch.Tensor) -> torch.Tensor:

@@ -133,7 +133,9 @@ def _candidate_keys(
     return inside, 1.0 / inv_depth
 
 
-def _face_planes(tri: torch.Tensor, u_lo: torch.Tensor, v_lo: torch.Tensor) -> list[torch.Tensor]:
+def _face_planes(
+    tri: torch.Tensor, u_lo: torch.Tensor, v_lo: torch.Tensor
+) -> tuple[list[torch.Tensor], torch.Tensor]:
     """Affine barycentric and inverse-depth planes of each face, relative to its box corner.
 
     Screen barycentrics and 1/z are affine in screen space, so each candidate costs a few
@@ -144,18 +146,21 @@ def _face_planes(tri: torch.Tensor, u_lo: torch.Tensor, v_lo: torch.Tensor) -> l
         tri: (N, 3, 3) faces' (u, v, z); u_lo, v_lo: (N,) bounding-box corners.
 
     Returns:
-        Nine (N,) tensors: q offset of the box corner (2), w1 plane (2), w2 plane (2), 1/z plane (3).
+        Nine (N,) tensors: q offset of the box corner (2), w1 plane (2), w2 plane (2), 1/z plane
+        (3); and (N,) bool, the face is not degenerate (doubled area above _MIN_AREA).
     """
     u0, v0 = tri[:, 0, 0], tri[:, 0, 1]
     ax, ay = tri[:, 1, 0] - u0, tri[:, 1, 1] - v0
     bx, by = tri[:, 2, 0] - u0, tri[:, 2, 1] - v0
     area = ax * by - ay * bx
-    area = torch.where(area.abs() > _MIN_AREA, area, torch.ones_like(area))
+    proper = area.abs() > _MIN_AREA
+    area = torch.where(proper, area, torch.ones_like(area))
     a1, b1 = by / area, -bx / area
     a2, b2 = -ay / area, ax / area
     iz = 1.0 / tri[..., 2].clamp(min=1e-12)
     d1, d2 = iz[:, 1] - iz[:, 0], iz[:, 2] - iz[:, 0]
-    return [u_lo - u0, v_lo - v0, a1, b1, a2, b2, iz[:, 0], a1 * d1 + a2 * d2, b1 * d1 + b2 * d2]
+    planes = [u_lo - u0, v_lo - v0, a1, b1, a2, b2, iz[:, 0], a1 * d1 + a2 * d2, b1 * d1 + b2 * d2]
+    return planes, proper
 
 
 def _ragged(counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -224,19 +229,18 @@ def _visible_faces(
     u_hi = torch.floor(u.amax(-1) + eps).clamp(max=width - 1)
     v_lo = torch.ceil(v.amin(-1) - eps).clamp(min=0)
     v_hi = torch.floor(v.amax(-1) + eps).clamp(max=height - 1)
-    area2 = (u[:, 1] - u[:, 0]) * (v[:, 2] - v[:, 0]) - (v[:, 1] - v[:, 0]) * (u[:, 2] - u[:, 0])
-    usable = (area2.abs() > _MIN_AREA) & (z.amin(-1) > 0)
+    params, proper = _face_planes(tri, u_lo, v_lo)
+    usable = proper & (z.amin(-1) > 0)
     box_w = torch.where(usable, (u_hi - u_lo + 1).clamp(min=0), torch.zeros_like(u_lo)).long()
     box_h = torch.where(usable, (v_hi - v_lo + 1).clamp(min=0), torch.zeros_like(v_lo)).long()
-    params = _face_planes(tri, u_lo, v_lo)
-    face_id = torch.arange(batch * num_faces, device=device)
-    # Flat index of each face's box corner in the (B, H, W) raster.
-    base = (torch.div(face_id, num_faces, rounding_mode="floor") * height + v_lo.long()) * width
-    base = base + u_lo.long()
+    # Flat index of each face's box corner in the (B, H, W) raster (no int64 division).
+    image_start = torch.arange(batch, device=device) * (height * width)
+    base = (v_lo.long() * width + u_lo.long()).view(batch, num_faces) + image_start[:, None]
+    base = base.reshape(-1)
     # Faces with an empty box (off-raster, degenerate) may have corners far outside the raster;
     # all their candidates are masked, but the indices must still be valid.
     base = torch.where((box_w > 0) & (box_h > 0), base, torch.zeros_like(base))
-    local_face = face_id % num_faces
+    local_face = torch.arange(num_faces, device=device).repeat(batch)
     inv_near = 1.0 / near if near > 0 else float("inf")
     inv_far = 1.0 / far if far > 0 else 0.0
 
@@ -262,10 +266,9 @@ def _visible_faces(
     # compacted faces that have them.
     small = (box_w <= _DENSE) & (box_h <= _DENSE)
     more = torch.nonzero(small & nonempty & ((box_w > 1) | (box_h > 1))).squeeze(1)
-    planes = torch.stack(params)  # (9, B*F): one gather per tier instead of nine
 
-    def take(index: torch.Tensor) -> list[torch.Tensor]:
-        return list(planes.index_select(1, index.reshape(-1)).reshape(9, *index.shape).unbind(0))
+    def take(index: torch.Tensor) -> list[torch.Tensor]:  # the planes of the faces ``index``
+        return [p.index_select(0, index.reshape(-1)).reshape(index.shape) for p in params]
 
     if more.numel():
         off = torch.arange(_DENSE, device=device)
