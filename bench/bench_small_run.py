@@ -16,7 +16,7 @@ smoothness 0.1 as the release's car config) with Adam on
   compared with the SIDE of the best constant depth map (any constant: SIDE is scale
   invariant), the mean angle deviation of normals, the log-depth correlation and the relief
   scale (slope of predicted on true log depth; 1 is right); and SIDE over every covered pixel
-  (the "scene" mask, unsup3d's protocol, which includes the background wall), as `run.py test`
+  (the "scene" mask, which includes the background wall), as `run.py test`
   also reports.
 
 The acceptance test (tests/model/test_small_run.py, marked slow) runs this script.
@@ -75,7 +75,7 @@ def evaluate(model: InverseRenderer, batch: dict, chunk: int = 32) -> dict[str, 
             corrs.append(corr)
             slopes.append(slope)
             consts.append(constant_depth_side(gt, mask))
-            scene = masks["scene"]  # run.py test's first protocol (unsup3d's): all covered pixels
+            scene = masks["scene"]  # all covered pixels, run.py test's side_mean
             scene_sides.append(scale_invariant_depth_error(out.recon_depth, gt, scene))
             scene_consts.append(constant_depth_side(gt, scene))
             K = r.intrinsics_like(gt)

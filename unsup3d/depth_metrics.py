@@ -8,9 +8,10 @@
   and ground-truth unit normals.
 - `erode_mask`: unsup3d's 1-pixel erosion (3x3 average > 0.99) of a coverage mask.
 - `evaluation_masks`: the pixels both are measured on: ``scene`` (every pixel the ground truth
-  and the prediction cover, unsup3d's protocol; on the synthetic data that includes the
-  background wall, whose step to the object is easy to get right) and, given part labels,
-  ``object`` (the labelled object only, e.g. the face: the stricter measure of its relief).
+  and the prediction cover: unsup3d's rule taken literally; its synthetic faces have ground-truth
+  depth on the face only, ours also on the background wall, whose step to the object is easy to
+  get right) and, given part labels, ``object`` (the labelled object only: the analogue of
+  unsup3d's face-only ground truth, and the stricter measure of the object's relief).
 
 Pure functions on tensors; per-image values are returned so callers average as they like
 (unsup3d reports the mean and standard deviation over the test set).

@@ -244,7 +244,7 @@ def test(
     (PNG), ``rotation`` (a yaw-sweep GIF), ``mesh`` (textured .obj), plus ``scene.jsonl`` (light and
     view per image) and, with ground-truth depth, ``depth_metrics.json`` (scale-invariant depth
     error and normal angle deviation in the input view, mean and std, and the best constant
-    depth's error for reference: over every covered pixel (``side_mean``..., unsup3d's protocol)
+    depth's error for reference: over every covered pixel (``side_mean``...)
     and, where the data has part labels, over the object alone (``object_side_mean``...)).
     """
     model, cfg, dataset = _load(checkpoint, device, split, config, overrides)

@@ -29,7 +29,7 @@ def test_300_steps_of_the_small_preset_learn_the_faces(tmp_path):
     # scale-invariant error falls from the untrained model's.
     assert after["log_depth_correlation"] > 0.5
     assert after["side"] < before["side"]
-    # Over every covered pixel (run.py test's protocol, unsup3d's) it beats the best constant
+    # Over every covered pixel (the "scene" mask, run.py test's side_mean) it beats the best constant
     # depth map. On face pixels alone it does not yet at 300 steps (relief about 2x too deep,
     # see docs/model.md), so that is reported, not asserted.
     assert after["side_scene"] < after["side_scene_best_constant"]
