@@ -109,6 +109,40 @@ def crosscheck_arrays(seed: int = 0) -> dict[str, np.ndarray]:
     }
 
 
+def crosscheck_scores(arrays: dict[str, np.ndarray], sap_seed: int, dci_seed: int) -> dict:
+    """Our MIG, SAP (continuous and discrete) and DCI on `crosscheck_arrays`, as the peer
+    cross-checks (bench/crosscheck_*.py) compare them: MIG with 20 bins, the discrete SAP's
+    LinearSVC seeded ``RandomState(sap_seed)``, DCI's GBT ``RandomState(dci_seed)``."""
+    from analysis import metrics as M
+
+    a = arrays
+    train, test = (a["codes_train"], a["factors_train"]), (a["codes_test"], a["factors_test"])
+    discrete_sap = M.sap(
+        *train,
+        continuous_factors=False,
+        random_state=np.random.RandomState(sap_seed),
+        test_codes=test[0],
+        test_factors=test[1],
+    )
+    r = M.dci(
+        *train,
+        random_state=np.random.RandomState(dci_seed),
+        test_codes=test[0],
+        test_factors=test[1],
+    )
+    return {
+        "mig": M.mig(*train, num_bins=20).mig,
+        "sap_continuous": M.sap(*train, continuous_factors=True).sap,
+        "sap_discrete": discrete_sap.sap,
+        "dci": {
+            "disentanglement": r.disentanglement,
+            "completeness": r.completeness,
+            "informativeness_train": r.informativeness_train,
+            "informativeness_test": r.informativeness_test,
+        },
+    }
+
+
 def noisy_grid_represent(
     grid_codes: np.ndarray, factor_sizes: Sequence[int], noise: float
 ) -> RepresentFactors:

@@ -67,7 +67,7 @@ import scipy
 import sklearn
 
 from analysis import metrics as M
-from analysis.toy_codes import crosscheck_arrays
+from analysis.toy_codes import crosscheck_arrays, crosscheck_scores
 
 SAP_SEED = 3
 DCI_SEED = 5
@@ -217,32 +217,7 @@ def fvae_grid(arrays: dict[str, np.ndarray]) -> np.ndarray:
 
 def ours_arrays(arrays: dict[str, np.ndarray]) -> dict:
     """Our MIG, SAP and DCI on the cross-check arrays, seeded as disent is."""
-    a = arrays
-    out: dict = {}
-    out["mig"] = M.mig(a["codes_train"], a["factors_train"], num_bins=20).mig
-    out["sap_continuous"] = M.sap(a["codes_train"], a["factors_train"], continuous_factors=True).sap
-    out["sap_discrete"] = M.sap(
-        a["codes_train"],
-        a["factors_train"],
-        continuous_factors=False,
-        random_state=np.random.RandomState(SAP_SEED),
-        test_codes=a["codes_test"],
-        test_factors=a["factors_test"],
-    ).sap
-    r = M.dci(
-        a["codes_train"],
-        a["factors_train"],
-        random_state=np.random.RandomState(DCI_SEED),
-        test_codes=a["codes_test"],
-        test_factors=a["factors_test"],
-    )
-    out["dci"] = {
-        "disentanglement": r.disentanglement,
-        "completeness": r.completeness,
-        "informativeness_train": r.informativeness_train,
-        "informativeness_test": r.informativeness_test,
-    }
-    return out
+    return crosscheck_scores(arrays, SAP_SEED, DCI_SEED)
 
 
 def ours_factor_vae(

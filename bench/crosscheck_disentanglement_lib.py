@@ -41,7 +41,7 @@ import scipy
 import sklearn
 
 from analysis import metrics as M
-from analysis.toy_codes import crosscheck_arrays, noisy_grid_represent
+from analysis.toy_codes import crosscheck_arrays, crosscheck_scores, noisy_grid_represent
 
 SAP_SEED = 3
 DCI_SEED = 5
@@ -143,30 +143,7 @@ def ensure_venv(venv: Path) -> Path:
 def ours(arrays: dict[str, np.ndarray], seeds: int) -> dict:
     """Our metrics on the cross-check arrays, seeded as described in the module docstring."""
     a = arrays
-    out: dict = {}
-    out["mig"] = M.mig(a["codes_train"], a["factors_train"], num_bins=20).mig
-    out["sap_continuous"] = M.sap(a["codes_train"], a["factors_train"], continuous_factors=True).sap
-    out["sap_discrete"] = M.sap(
-        a["codes_train"],
-        a["factors_train"],
-        continuous_factors=False,
-        random_state=np.random.RandomState(SAP_SEED),
-        test_codes=a["codes_test"],
-        test_factors=a["factors_test"],
-    ).sap
-    r = M.dci(
-        a["codes_train"],
-        a["factors_train"],
-        random_state=np.random.RandomState(DCI_SEED),
-        test_codes=a["codes_test"],
-        test_factors=a["factors_test"],
-    )
-    out["dci"] = {
-        "disentanglement": r.disentanglement,
-        "completeness": r.completeness,
-        "informativeness_train": r.informativeness_train,
-        "informativeness_test": r.informativeness_test,
-    }
+    out = crosscheck_scores(arrays, SAP_SEED, DCI_SEED)
     grid = M.DiscreteGrid(a["factor_sizes"])
     represent = noisy_grid_represent(a["grid_codes"], a["factor_sizes"], FVAE_NOISE)
     out["factor_vae"] = []
