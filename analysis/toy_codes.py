@@ -143,6 +143,29 @@ def crosscheck_scores(arrays: dict[str, np.ndarray], sap_seed: int, dci_seed: in
     }
 
 
+# Agreement bounds of the peer cross-checks (the issue's): MIG and SAP 1e-12, DCI 1e-8 with
+# matched GBT seeding, FactorVAE as a distribution (mean over seeds within 0.01).
+CROSSCHECK_BOUNDS = {"mig": 1e-12, "sap": 1e-12, "dci": 1e-8, "factor_vae_mean": 0.01}
+
+
+def crosscheck_differences(peer: dict, mine: dict) -> dict[str, float]:
+    """Absolute differences of the `crosscheck_scores` numbers (MIG, SAP, DCI) of two sides."""
+    diff = {k: abs(peer[k] - mine[k]) for k in ("mig", "sap_continuous", "sap_discrete")}
+    for k in ("disentanglement", "completeness", "informativeness_train", "informativeness_test"):
+        diff[f"dci_{k}"] = abs(peer["dci"][k] - mine["dci"][k])
+    return diff
+
+
+def crosscheck_within_bounds(diff: dict[str, float]) -> bool:
+    """Whether the bounded differences (incl. ``factor_vae_eval_mean``) meet CROSSCHECK_BOUNDS."""
+    b = CROSSCHECK_BOUNDS
+    ok = diff["mig"] <= b["mig"]
+    ok &= max(diff["sap_continuous"], diff["sap_discrete"]) <= b["sap"]
+    ok &= max(v for k, v in diff.items() if k.startswith("dci_")) <= b["dci"]
+    ok &= diff["factor_vae_eval_mean"] <= b["factor_vae_mean"]
+    return bool(ok)
+
+
 def noisy_grid_represent(
     grid_codes: np.ndarray, factor_sizes: Sequence[int], noise: float
 ) -> RepresentFactors:

@@ -67,7 +67,13 @@ import scipy
 import sklearn
 
 from analysis import metrics as M
-from analysis.toy_codes import crosscheck_arrays, crosscheck_scores
+from analysis.toy_codes import (
+    CROSSCHECK_BOUNDS,
+    crosscheck_arrays,
+    crosscheck_differences,
+    crosscheck_scores,
+    crosscheck_within_bounds,
+)
 
 SAP_SEED = 3
 DCI_SEED = 5
@@ -76,7 +82,7 @@ FVAE_GRID_NOISE = 0.5  # std of the fixed per-cell noise added to the grid codes
 FVAE_GRID_SEED = 1
 FVAE_NVE_OURS = 10000  # our default num_variance_estimate (i.i.d. draws)
 FVAE_NVE_EQUAL = 120  # = len(grid): disent's maximum (whole grid, drawn without replacement)
-BOUNDS = {"mig": 1e-12, "sap": 1e-12, "dci": 1e-8, "factor_vae_mean": 0.01}
+BOUNDS = CROSSCHECK_BOUNDS
 PEER_PACKAGES = (
     "disent==0.8.0",
     "lightning==2.6.6",
@@ -248,24 +254,13 @@ def eval_mean_and_se(runs: list[dict[str, float]]) -> tuple[float, float]:
 
 def compare(peer: dict, mine: dict) -> dict[str, float]:
     """Absolute differences (FactorVAE: of the mean eval accuracy over seeds)."""
-    diff = {k: abs(peer[k] - mine[k]) for k in ("mig", "sap_continuous", "sap_discrete")}
-    for k in ("disentanglement", "completeness", "informativeness_train", "informativeness_test"):
-        diff[f"dci_{k}"] = abs(peer["dci"][k] - mine["dci"][k])
+    diff = crosscheck_differences(peer, mine)
     pm = eval_mean_and_se(peer["factor_vae"])[0]
     diff["factor_vae_eval_mean"] = abs(pm - eval_mean_and_se(mine["factor_vae"])[0])
     diff["factor_vae_equal_count_eval_mean"] = abs(
         pm - eval_mean_and_se(mine["factor_vae_equal_count"])[0]
     )
     return diff
-
-
-def within_bounds(diff: dict[str, float]) -> bool:
-    """The bounded quantities; ``factor_vae_equal_count`` is a recorded difference, not bounded."""
-    ok = diff["mig"] <= BOUNDS["mig"]
-    ok &= max(diff["sap_continuous"], diff["sap_discrete"]) <= BOUNDS["sap"]
-    ok &= max(v for k, v in diff.items() if k.startswith("dci_")) <= BOUNDS["dci"]
-    ok &= diff["factor_vae_eval_mean"] <= BOUNDS["factor_vae_mean"]
-    return bool(ok)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -330,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             f"ours {mm:.4f} +- {mse:.4f}, |diff| {abs(pm - mm):.4f}"
         )
     print("disent with num_variance_estimate > len(dataset):", peer["variance_set_above_len_error"])
-    ok = within_bounds(diff)
+    ok = crosscheck_within_bounds(diff)
     print("agreement:", "OK" if ok else "FAILED", "bounds", BOUNDS)
     if args.write:
         mm, mse = eval_mean_and_se(mine["factor_vae_equal_count"])

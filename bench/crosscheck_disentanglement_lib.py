@@ -41,13 +41,20 @@ import scipy
 import sklearn
 
 from analysis import metrics as M
-from analysis.toy_codes import crosscheck_arrays, crosscheck_scores, noisy_grid_represent
+from analysis.toy_codes import (
+    CROSSCHECK_BOUNDS,
+    crosscheck_arrays,
+    crosscheck_differences,
+    crosscheck_scores,
+    crosscheck_within_bounds,
+    noisy_grid_represent,
+)
 
 SAP_SEED = 3
 DCI_SEED = 5
 FVAE = {"batch_size": 64, "num_train": 300, "num_eval": 200, "num_variance_estimate": 1000}
 FVAE_NOISE = 0.5
-BOUNDS = {"mig": 1e-12, "sap": 1e-12, "dci": 1e-8, "factor_vae_mean": 0.01}
+BOUNDS = CROSSCHECK_BOUNDS
 
 # Runs inside the disentanglement_lib environment. Reads the arrays, prints one JSON object.
 PEER_SCRIPT = textwrap.dedent(
@@ -163,26 +170,12 @@ def ours(arrays: dict[str, np.ndarray], seeds: int) -> dict:
 
 def compare(peer: dict, mine: dict) -> dict[str, float]:
     """Absolute differences per reported number (FactorVAE: per-seed max and mean-over-seeds)."""
-    diff = {
-        "mig": abs(peer["mig"] - mine["mig"]),
-        "sap_continuous": abs(peer["sap_continuous"] - mine["sap_continuous"]),
-        "sap_discrete": abs(peer["sap_discrete"] - mine["sap_discrete"]),
-    }
-    for k in ("disentanglement", "completeness", "informativeness_train", "informativeness_test"):
-        diff[f"dci_{k}"] = abs(peer["dci"][k] - mine["dci"][k])
+    diff = crosscheck_differences(peer, mine)
     pe = np.array([s["eval_accuracy"] for s in peer["factor_vae"]])
     me = np.array([s["eval_accuracy"] for s in mine["factor_vae"]])
     diff["factor_vae_eval_per_seed_max"] = float(np.max(np.abs(pe - me)))
     diff["factor_vae_eval_mean"] = float(abs(pe.mean() - me.mean()))
     return diff
-
-
-def within_bounds(diff: dict[str, float]) -> bool:
-    ok = diff["mig"] <= BOUNDS["mig"]
-    ok &= max(diff["sap_continuous"], diff["sap_discrete"]) <= BOUNDS["sap"]
-    ok &= max(v for k, v in diff.items() if k.startswith("dci_")) <= BOUNDS["dci"]
-    ok &= diff["factor_vae_eval_mean"] <= BOUNDS["factor_vae_mean"]
-    return bool(ok)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, a, b in rows:
         print(f"{name:<34s} {a:20.15f} {b:20.15f} {abs(a - b):10.2e}")
     print(f"factor_vae per-seed max |diff|: {diff['factor_vae_eval_per_seed_max']:.2e}")
-    ok = within_bounds(diff)
+    ok = crosscheck_within_bounds(diff)
     print("agreement:", "OK" if ok else "FAILED", "bounds", BOUNDS)
     if args.write:
         record = {
