@@ -2,9 +2,10 @@
 
 Visibility is decided without autograd over all (face, pixel) candidates at once: each face's
 box corner, the rest of boxes up to 2x2 by broadcasting, larger faces row by row over their
-column span in that row (ragged, so a long thin face costs its area, not its box's); an
-inclusive edge test keeps pixel centres lying exactly on shared edges, and one ``scatter_reduce(amin)`` over an int64 key that packs the float32
-depth bits above the face index gives, per pixel, the nearest depth and a unique winner (ties:
+column span in that row (ragged, so a long thin face costs its area, not its box's). An
+inclusive edge test keeps pixel centres lying exactly on shared edges, and one
+``scatter_reduce(amin)`` over an int64 key that packs the float32 depth bits above the face
+index gives, per pixel, the nearest depth and a unique winner (ties:
 smallest face index). Only the winners are then recomputed with autograd, so gradients w.r.t.
 vertex positions flow through the barycentric interpolation with the face assignment held fixed
 (exactly the neural mesh renderer's depth gradient), at a memory cost of O(B H W).
@@ -215,7 +216,7 @@ def _row_span(tri: torch.Tensor, row: torch.Tensor) -> tuple[torch.Tensor, torch
 @torch.no_grad()
 def _visible_faces(
     verts: torch.Tensor, faces: torch.Tensor, height: int, width: int, near: float, far: float
-) -> torch.Tensor:
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-pixel winning face (B*H*W,) int64, -1 where no face covers the pixel centre, and its
     float32 depth there (B*H*W,) as the z-buffer computed it (plane interpolation; 0 if none)."""
     batch = verts.shape[0]
