@@ -84,41 +84,75 @@ def factor_prediction_figure(
     factor_names: Sequence[str] | None = None,
 ) -> Path:
     """Feature group x physical factor group R^2 matrix (ideal: diagonal), and optionally the
-    per-factor matrix beside it."""
-    plt = _plt()
-    panels = 2 if per_factor is not None else 1
-    widths = [max(3.0, 0.9 * len(factor_groups) + 1.5)]
-    if per_factor is not None:
-        widths.append(max(4.0, 0.45 * per_factor.shape[1] + 1.5))
-    fig, axes = plt.subplots(
-        1,
-        panels,
-        figsize=(sum(widths), 0.55 * len(feature_groups) + 2.6),
-        squeeze=False,
-        gridspec_kw={"width_ratios": widths},
-        layout="constrained",
+    per-factor matrix beside it (`factor_prediction_fig`)."""
+    return _save(
+        factor_prediction_fig(matrix, feature_groups, factor_groups, per_factor, factor_names),
+        path,
     )
+
+
+# Per-factor panel: one row per factor, so the names read horizontally at a fixed size
+# however many factors there are (46 on the synthetic faces); the figure grows in height.
+FACTOR_ROW_IN = 0.2  # inches per factor row
+FACTOR_FONT_PT = 8
+
+
+def factor_prediction_fig(
+    matrix: np.ndarray,
+    feature_groups: Sequence[str],
+    factor_groups: Sequence[str],
+    per_factor: np.ndarray | None = None,
+    factor_names: Sequence[str] | None = None,
+):
+    """The figure of `factor_prediction_figure` (a matplotlib ``Figure``, not saved).
+
+    Args:
+        matrix: (G, H) R^2, rows feature groups, columns factor groups.
+        per_factor: optional (G, K) R^2 per factor; drawn transposed (factors as rows).
+        factor_names: K names for ``per_factor``.
+    """
+    plt = _plt()
+    g = len(feature_groups)
+    left_w = max(3.0, 0.9 * len(factor_groups) + 1.5)
+    left_h = 0.55 * g + 2.6
+    if per_factor is None:
+        fig, axes = plt.subplots(
+            1, 1, figsize=(left_w, left_h), squeeze=False, layout="constrained"
+        )
+    else:
+        per_factor = np.asarray(per_factor)
+        k = per_factor.shape[1]
+        names = list(factor_names) if factor_names is not None else [str(i) for i in range(k)]
+        if len(names) != k:
+            raise ValueError(f"{len(names)} factor_names for {k} per-factor columns")
+        right_w = 0.55 * g + 3.2  # columns + the longest names + colourbar
+        height = max(left_h, FACTOR_ROW_IN * k + 1.4)
+        fig, axes = plt.subplots(
+            1,
+            2,
+            figsize=(left_w + right_w, height),
+            squeeze=False,
+            gridspec_kw={"width_ratios": [left_w, right_w]},
+            layout="constrained",
+        )
     im = _annotated_matrix(
         axes[0][0], np.asarray(matrix), feature_groups, factor_groups, 0.0, 1.0, "viridis"
     )
     axes[0][0].set_xlabel("ground-truth factor group")
     axes[0][0].set_ylabel("feature group")
     axes[0][0].set_title("held-out ridge $R^2$ (mean over group)", fontsize=10)
-    fig.colorbar(im, ax=axes[0][0], fraction=0.046, pad=0.04)
+    axes[0][0].set_anchor("N")
+    fig.colorbar(im, ax=axes[0][0], fraction=0.046, pad=0.04, shrink=min(1.0, left_h / height))
     if per_factor is not None:
         ax = axes[0][1]
-        im2 = ax.imshow(per_factor, vmin=0.0, vmax=1.0, cmap="viridis", aspect="auto")
-        ax.set_xticks(
-            range(per_factor.shape[1]),
-            labels=list(factor_names or []),
-            rotation=60,
-            ha="right",
-            fontsize=8,
-        )
-        ax.set_yticks(range(len(feature_groups)), labels=list(feature_groups))
-        ax.set_title("per factor", fontsize=10)
-        fig.colorbar(im2, ax=ax, fraction=0.046, pad=0.04)
-    return _save(fig, path)
+        im2 = ax.imshow(per_factor.T, vmin=0.0, vmax=1.0, cmap="viridis", aspect="auto")
+        ax.set_yticks(range(k), labels=names, fontsize=FACTOR_FONT_PT)
+        ax.set_xticks(range(g), labels=list(feature_groups))
+        ax.xaxis.tick_top()
+        ax.set_xlabel("feature group")
+        ax.set_title("held-out ridge $R^2$ per factor", fontsize=10)
+        fig.colorbar(im2, ax=ax, fraction=0.08, pad=0.04)
+    return fig
 
 
 def attribution_bars(
@@ -145,83 +179,215 @@ def attribution_bars(
     return _save(fig, path)
 
 
+CAM_CMAP = "inferno"  # perceptually uniform; the overlay's opacity also grows with the value
+CAM_ALPHA = 0.8  # opacity of a map's maximum; 0 where the map is 0
+
+
+def cam_overlay(m: np.ndarray, cmap: str = CAM_CMAP, alpha_max: float = CAM_ALPHA):
+    """RGBA overlay of one Grad-CAM map, scaled by its own maximum.
+
+    Colour and opacity both follow the normalised value, so the overlay fades smoothly into
+    the image (no mask threshold, no opaque low-value patches).
+
+    Args:
+        m: (H, W) non-negative map.
+
+    Returns:
+        (rgba (H, W, 4) float in [0, 1], zero): ``zero`` is True when the map has no positive
+        value (an all-zero Grad-CAM: no positive evidence in this encoder); its overlay is fully
+        transparent.
+    """
+    import matplotlib
+
+    m = np.asarray(m, dtype=np.float64)
+    peak = float(m.max()) if m.size else 0.0
+    zero = not peak > 0
+    norm = np.zeros_like(m) if zero else np.clip(m / peak, 0.0, 1.0)
+    rgba = matplotlib.colormaps[cmap](norm)  # (H, W, 4)
+    rgba[..., 3] = alpha_max * norm
+    return rgba, zero
+
+
 def grad_cam_grid(
     images: np.ndarray,
     maps: Mapping[str, np.ndarray],
     path: str | os.PathLike,
     shares: Mapping[str, float] | None = None,
 ) -> Path:
-    """Rows = samples; columns = the image, then each encoder's Grad-CAM over it (Fig. 4 style).
+    """Rows = samples; columns = the image, then each encoder's Grad-CAM over it (Fig. 4 style);
+    see `grad_cam_fig`."""
+    return _save(grad_cam_fig(images, maps, shares), path)
+
+
+def grad_cam_fig(
+    images: np.ndarray,
+    maps: Mapping[str, np.ndarray],
+    shares: Mapping[str, float] | None = None,
+):
+    """The figure of `grad_cam_grid` (a matplotlib ``Figure``, not saved).
+
+    Each map is scaled by its own maximum (per image and encoder) and drawn with `cam_overlay`
+    (bilinear display interpolation); one colourbar for all panels. A panel whose map is all
+    zero says ``map = 0`` (otherwise it would look like the bare image).
 
     Args:
         images: (B, H, W, 3) in [0, 1] (or (B, H, W) grey).
-        maps: encoder -> (B, H, W) non-negative maps; each is scaled by its own maximum.
+        maps: encoder -> (B, H, W) non-negative maps.
         shares: optional encoder -> IG share, shown in the column title.
     """
+    import matplotlib
+
     plt = _plt()
     names = list(maps)
     b = images.shape[0]
-    fig, axes = plt.subplots(
-        b, 1 + len(names), figsize=(1.8 * (1 + len(names)), 1.8 * b), squeeze=False
+    cols = 1 + len(names)
+    # Fixed inch layout (1.8 in panels, a colourbar strip on the right): constrained layout
+    # costs ~0.3 s per figure here for nothing.
+    width, height = 1.8 * cols + 1.2, 1.8 * b + 0.3
+    fig, axes = plt.subplots(b, cols, figsize=(width, height), squeeze=False)
+    fig.subplots_adjust(
+        left=0.02 / width,
+        right=1.8 * cols / width,
+        bottom=0.02 / height,
+        top=1 - 0.3 / height,
+        wspace=0.06,
+        hspace=0.06,
     )
+    grey = None if images.ndim == 4 else "gray"
     for i in range(b):
-        axes[i][0].imshow(np.clip(images[i], 0, 1), cmap=None if images.ndim == 4 else "gray")
+        img = np.clip(images[i], 0, 1)
+        axes[i][0].imshow(img, cmap=grey)
         for j, n in enumerate(names):
-            m = np.asarray(maps[n][i], dtype=np.float64)
-            peak = m.max()
-            axes[i][j + 1].imshow(
-                np.clip(images[i], 0, 1), cmap=None if images.ndim == 4 else "gray"
-            )
-            norm = m / peak if peak > 0 else m
-            # blue = higher attribution (Fig. 4); near-zero evidence left transparent
-            axes[i][j + 1].imshow(
-                np.ma.masked_less(norm, 0.05), cmap="Blues", alpha=0.75, vmin=0, vmax=1
-            )
+            ax = axes[i][j + 1]
+            ax.imshow(img, cmap=grey)
+            rgba, zero = cam_overlay(maps[n][i])
+            if zero:
+                ax.text(
+                    0.5,
+                    0.5,
+                    "map = 0",
+                    transform=ax.transAxes,
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85, "lw": 0},
+                )
+            else:
+                ax.imshow(rgba, interpolation="bilinear")
     axes[0][0].set_title("image", fontsize=9)
     for j, n in enumerate(names):
-        label = n if shares is None else f"{n} ({100 * shares.get(n, float('nan')):.0f}%)"
+        label = n if shares is None else f"{n} ({100 * shares.get(n, float('nan')):.0f}% IG)"
         axes[0][j + 1].set_title(label, fontsize=9)
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
-    return _save(fig, path)
+    sm = matplotlib.cm.ScalarMappable(
+        norm=matplotlib.colors.Normalize(0.0, 1.0), cmap=matplotlib.colormaps[CAM_CMAP]
+    )
+    cax = fig.add_axes((1.8 * cols / width + 0.15 / width, 0.1, 0.15 / width, 0.8))
+    cb = fig.colorbar(sm, cax=cax)
+    cb.set_label(
+        "Grad-CAM, normalised per image\nand encoder (divided by its max);\nopacity grows with the value",
+        fontsize=8,
+    )
+    return fig
 
 
 def ablation_bars(
-    results: Mapping[str, Mapping[str, float]], path: str | os.PathLike, metric: str = "accuracy"
+    results: Mapping[str, Mapping[str, float]],
+    path: str | os.PathLike,
+    metric: str = "accuracy",
+    label: str | None = None,
 ) -> Path:
-    """Bars of in-distribution vs OOD score for each group set (``{set: {"in_distribution": ..,
-    "ood": ..}}``)."""
+    """Bars of in-distribution vs OOD score for each group set; see `ablation_fig`."""
+    return _save(ablation_fig(results, metric, label), path)
+
+
+# (result key, bar label, chance key, majority-class key, bar colour, chance-line colour)
+_SPLITS = (
+    ("in_distribution", "in distribution (test)", "chance_in_distribution",
+     "majority_in_distribution", "C0", "#08306b"),
+    ("ood", "ood split", "chance_ood", "majority_ood", "C1", "#7f2704"),
+)  # fmt: skip
+
+
+def ablation_fig(
+    results: Mapping[str, Mapping[str, float]], metric: str = "accuracy", label: str | None = None
+):
+    """The figure of `ablation_bars` (a matplotlib ``Figure``, not saved).
+
+    Args:
+        results: ``{set: {"in_distribution": .., "ood": .., "chance_in_distribution": ..,
+            "chance_ood": .., "majority_in_distribution": .., "majority_ood": ..}}`` (the
+            `analysis.robust.ProbeShift` fields). When a split's chance key is there, a dashed
+            line at that split's chance (majority-class rate of its own labels) is drawn across
+            each of its bars, one legend entry per split; a bar below its line is below chance.
+        label: the label being probed, named in the title.
+    """
     plt = _plt()
     sets = list(results)
     x = np.arange(len(sets))
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.6 * len(sets) + 1.5), 3.6), layout="constrained")
-    for off, key, label in (
-        (-0.2, "in_distribution", "in distribution"),
-        (0.2, "ood", "ood split"),
+    width = 0.4
+    fig, ax = plt.subplots(figsize=(max(5.5, 1.6 * len(sets) + 2.0), 3.8), layout="constrained")
+    for off, (key, name, chance_key, majority_key, colour, line_colour) in zip(
+        (-width / 2, width / 2), _SPLITS
     ):
-        bars = ax.bar(x + off, [results[s][key] for s in sets], 0.4, label=label)
-        ax.bar_label(bars, fmt="%.2f", fontsize=8)
+        bars = ax.bar(x + off, [results[s][key] for s in sets], width, label=name, color=colour)
+        # values inside the bars, so the chance lines near the bar tops never hide them
+        ax.bar_label(bars, fmt="%.3f", fontsize=8, label_type="center", color="white")
+        chances = {float(results[s][chance_key]) for s in sets if chance_key in results[s]}
+        if len(chances) > 1:
+            raise ValueError(f"{chance_key} differs between group sets: {sorted(chances)}")
+        if chances:
+            chance = chances.pop()
+            majority = results[sets[0]].get(majority_key)
+            cls = f"majority {label or 'class'}={majority}" if majority is not None else "majority"
+            short = "test" if key == "in_distribution" else key
+            ax.hlines(
+                np.full(len(sets), chance),
+                x + off - 0.5 * width,
+                x + off + 0.5 * width,
+                colors=line_colour,
+                linestyles="--",
+                linewidth=1.6,
+                label=f"{short} chance {chance:.3f} ({cls})",
+            )
     ax.set_xticks(x, labels=sets)
     ax.set_ylabel(metric)
-    ax.set_ylim(0, 1.1)
-    ax.set_title("Probe on feature-group sets: in distribution vs novel light/view", fontsize=10)
-    ax.legend(fontsize=8)
-    return _save(fig, path)
+    ax.set_ylim(0, 1.05)
+    what = f"{label} probe" if label else "Probe"
+    ax.set_title(f"{what} on feature-group sets: in distribution vs novel light/view", fontsize=10)
+    ax.legend(fontsize=8, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.1))
+    return fig
 
 
 def invariance_bars(
     invariance: Mapping[str, Mapping[str, float]], path: str | os.PathLike, change: str = "light"
 ) -> Path:
-    """Per-group feature movement (``change_vs_spread`` and ``relative_change``) under a re-render."""
+    """Per-group feature movement (``change_vs_spread`` and ``relative_change``) under a re-render;
+    see `invariance_fig`."""
+    return _save(invariance_fig(invariance, change), path)
+
+
+# What each bar is (analysis.robust.feature_invariance): two unitless ratios.
+INVARIANCE_KEYS = {
+    "change_vs_spread": "change_vs_spread: RMS movement / RMS distance between two different "
+    "images' features (1 = as far as another image)",
+    "relative_change": "relative_change: mean movement / the feature's norm",
+}
+
+
+def invariance_fig(invariance: Mapping[str, Mapping[str, float]], change: str = "light"):
+    """The figure of `invariance_bars` (a matplotlib ``Figure``, not saved)."""
     plt = _plt()
     groups = list(invariance)
     x = np.arange(len(groups))
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.2 * len(groups) + 1.5), 3.4), layout="constrained")
-    for off, key in ((-0.2, "change_vs_spread"), (0.2, "relative_change")):
-        bars = ax.bar(x + off, [invariance[g][key] for g in groups], 0.4, label=key)
+    fig, ax = plt.subplots(figsize=(max(5.5, 1.2 * len(groups) + 2.0), 3.6), layout="constrained")
+    for off, (key, name) in zip((-0.2, 0.2), INVARIANCE_KEYS.items()):
+        bars = ax.bar(x + off, [invariance[g][key] for g in groups], 0.4, label=name)
         ax.bar_label(bars, fmt="%.2f", fontsize=8)
     ax.set_xticks(x, labels=groups)
+    ax.set_ylabel("feature movement\n(ratio, no unit; see legend)")
     ax.set_title(f"Feature movement after re-rendering with a new {change}", fontsize=10)
-    ax.legend(fontsize=8)
-    return _save(fig, path)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1))
+    return fig

@@ -212,13 +212,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ig": ig.as_dict(),
         "figures": [str(grid), str(out / "gradcam_maps.npz")],
     }
-    lines = [f"{'encoder':<8s} {'layer':<34s} {'map':>5s} {'IG share':>9s} {'CAM mass':>9s}"]
+    lines = [
+        f"{'encoder':<8s} {'layer':<34s} {'map':>5s} {'IG share':>9s} {'CAM mass':>9s} "
+        f"{'zero maps':>9s}"
+    ]
     for g in groups:
         lay = layers[g]
+        zero = f"{results['cam'][g]['zero_images']}/{len(images)}"
         lines.append(
             f"{g:<8s} {lay.name:<34s} {lay.output_size[0]:>2d}x{lay.output_size[1]:<2d} "
-            f"{100 * ig.shares[g]:8.1f}% {results['cam'][g]['mean']:9.3g}"
+            f"{100 * ig.shares[g]:8.1f}% {results['cam'][g]['mean']:9.3g} {zero:>9s}"
         )
+    lines.append(
+        "zero maps: images whose map is all zero (no positive evidence; 'map = 0' in the figure)"
+    )
     print("\n".join(lines))
     write_results(
         out / "gradcam.json",
@@ -238,13 +245,16 @@ def _predict(head, x: torch.Tensor) -> np.ndarray:
     return head.classes_[index.cpu().numpy()]
 
 
-def _cam_summary(m: np.ndarray) -> dict[str, float]:
-    """Mean, max and share of images with a non-zero map (a zero map: no positive evidence)."""
-    flat = m.reshape(m.shape[0], -1)
+def _cam_summary(m: np.ndarray) -> dict[str, float | int | bool]:
+    """Mean, max, share of images with a non-zero map and count of all-zero maps (a zero map:
+    no positive evidence), for (B, H, W) maps."""
+    flat = m.reshape(m.shape[0], -1)  # (B, H * W)
+    nonzero = flat.max(axis=1) > 0
     return {
         "mean": float(flat.mean()),
         "max": float(flat.max()),
-        "nonzero_images": float(np.mean(flat.max(axis=1) > 0)),
+        "nonzero_images": float(np.mean(nonzero)),
+        "zero_images": int(np.sum(~nonzero)),
         "finite": bool(np.isfinite(flat).all()),
     }
 

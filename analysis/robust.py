@@ -33,13 +33,22 @@ class ProbeShift:
         in_distribution: accuracy on the in-distribution test features.
         ood: accuracy on the OOD features.
         drop: ``in_distribution - ood`` (larger = less robust).
-        chance: accuracy of always predicting the most frequent training label.
+        chance: in-distribution test accuracy of always predicting the most frequent
+            *training* label (kept for old results; the per-split chance levels are below).
+        chance_in_distribution: majority-class rate of the test split's own labels.
+        chance_ood: majority-class rate of the OOD split's own labels (its class balance can
+            differ from the test split's, so compare ``ood`` with this, not with ``chance``).
+        majority_in_distribution, majority_ood: the majority class of each split.
     """
 
     in_distribution: float
     ood: float
     drop: float
     chance: float
+    chance_in_distribution: float
+    chance_ood: float
+    majority_in_distribution: int | str
+    majority_ood: int | str
 
 
 def _labels_1d(y: np.ndarray, name: str) -> np.ndarray:
@@ -47,6 +56,24 @@ def _labels_1d(y: np.ndarray, name: str) -> np.ndarray:
     if y.ndim != 1:
         raise ValueError(f"{name} must be (N,) integer labels, got {y.shape}")
     return y
+
+
+def majority_class(y: np.ndarray) -> tuple[int | str, float]:
+    """The most frequent label of ``y`` (the smallest on ties) and its rate, the accuracy of
+    always predicting it on this split.
+
+    Args:
+        y: (N,) labels, N >= 1.
+
+    Returns:
+        (class, rate in [0, 1]); the class as a Python int (or str for string labels).
+    """
+    y = _labels_1d(y, "labels")
+    if y.size == 0:
+        raise ValueError("majority_class needs at least one label")
+    values, counts = np.unique(y, return_counts=True)
+    i = int(np.argmax(counts))
+    return values[i].item(), float(counts[i] / y.size)
 
 
 def probe_shift(
@@ -82,9 +109,13 @@ def probe_shift(
     clf.fit((train_x - mu) / sd, train_y)
     acc_in = float(np.mean(clf.predict((test_x - mu) / sd) == test_y))
     acc_ood = float(np.mean(clf.predict((ood_x - mu) / sd) == ood_y))
-    values, counts = np.unique(train_y, return_counts=True)
-    chance = float(np.mean(test_y == values[np.argmax(counts)]))
-    return ProbeShift(acc_in, acc_ood, acc_in - acc_ood, chance)
+    train_majority, _ = majority_class(train_y)
+    chance = float(np.mean(test_y == train_majority))
+    maj_in, chance_in = majority_class(test_y)
+    maj_ood, chance_ood = majority_class(ood_y)
+    return ProbeShift(
+        acc_in, acc_ood, acc_in - acc_ood, chance, chance_in, chance_ood, maj_in, maj_ood
+    )
 
 
 def hungarian_accuracy(labels: np.ndarray, clusters: np.ndarray) -> float:

@@ -122,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 fs.resolve_groups(groups, src)
             sets["+".join(groups) if spec != "all" else "all"] = groups
         ytr = _labels(train, args.label, args.train)
+        label_name = args.label or (train.label_names[0] if train.label_names else "label")
         yte, yood = _labels(test, args.label, args.test), _labels(ood, args.label, args.ood)
         abl = group_ablation(
             train.features,
@@ -134,14 +135,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             random_state=args.seed,
             c=args.c,
         )
+        results["label"] = label_name
         results["probe"] = {k: dict(v.__dict__) for k, v in abl.items()}
+        lines.append(f"probe for {label_name}: accuracy per split and that split's chance")
         lines.append(
-            f"{'group set':<28s} {'in-dist acc':>11s} {'ood acc':>8s} {'drop':>7s} {'chance':>7s}"
+            f"{'group set':<28s} {'in-dist acc':>11s} {'chance':>7s} {'ood acc':>8s} "
+            f"{'chance':>7s} {'drop':>7s}"
         )
         for k, v in abl.items():
             lines.append(
-                f"{k:<28s} {v.in_distribution:11.4f} {v.ood:8.4f} {v.drop:7.4f} {v.chance:7.4f}"
+                f"{k:<28s} {v.in_distribution:11.4f} {v.chance_in_distribution:7.4f} "
+                f"{v.ood:8.4f} {v.chance_ood:7.4f} {v.drop:7.4f}"
             )
+        v = next(iter(abl.values()))
+        lines.append(
+            "chance = majority-class rate of the split's own labels: "
+            f"in-dist {label_name}={v.majority_in_distribution} "
+            f"({v.chance_in_distribution:.4f}), ood {label_name}={v.majority_ood} "
+            f"({v.chance_ood:.4f})"
+        )
         if not args.no_cluster:
             results["cluster"] = {}
             for k, groups in sets.items():
@@ -171,7 +183,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from analysis import figures as F
 
         if "probe" in results:
-            figures.append(str(F.ablation_bars(results["probe"], out_dir / "ablation.png")))
+            figures.append(
+                str(
+                    F.ablation_bars(
+                        results["probe"], out_dir / "ablation.png", label=results["label"]
+                    )
+                )
+            )
         if "invariance" in results:
             figures.append(
                 str(

@@ -97,7 +97,8 @@ def test_gradcam_cli(tiny_run, capsys):
     out = root / "gradcam"
     args = ["--checkpoint", str(ckpt), "--features", str(feats), "--num_images", "4"]
     assert gradcam.main([*args, "--output_dir", str(out)]) == 0
-    assert "depth_net.encoder.stages.3" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "depth_net.encoder.stages.3" in printed and "zero maps" in printed
     m = json.loads((out / "gradcam.json").read_text())["metrics"]
     assert m["groups"] == ["depth", "albedo"] and m["label"] == "identity"
     assert m["num_images"] == 4 and len(m["predicted"]) == 4
@@ -109,6 +110,9 @@ def test_gradcam_cli(tiny_run, capsys):
         for g in ("depth", "albedo"):
             cam = z[f"cam_{g}"]
             assert cam.shape == (4, 16, 16) and np.isfinite(cam).all() and cam.min() >= 0
+            zero = int(np.sum(cam.reshape(4, -1).max(axis=1) == 0))
+            assert m["cam"][g]["zero_images"] == zero
+            assert f"{zero}/4" in printed.splitlines()[1 + ("depth", "albedo").index(g)]
     assert (out / "gradcam.png").stat().st_size > 0
 
     # A binary attribute over all four encoders; an existing output folder needs --overwrite.
@@ -124,6 +128,14 @@ def test_gradcam_cli(tiny_run, capsys):
     assert gradcam.main([*args, *more, "--num_images", "2"]) == 0
     m = json.loads((out / "gradcam.json").read_text())["metrics"]
     assert list(m["cam"]) == ["depth", "albedo", "light", "view"] and m["label"] == binary
+
+
+def test_cam_summary_counts_all_zero_maps():
+    maps = np.zeros((3, 4, 4), dtype=np.float32)
+    maps[1, 2, 3] = 0.5  # one image with evidence, two all-zero maps
+    s = gradcam._cam_summary(maps)
+    assert s["zero_images"] == 2 and s["nonzero_images"] == pytest.approx(1 / 3)
+    assert s["max"] == 0.5 and s["finite"]
 
 
 def test_gradcam_errors(tiny_run):

@@ -10,6 +10,7 @@ from analysis.robust import (
     feature_invariance,
     group_ablation,
     hungarian_accuracy,
+    majority_class,
     probe_shift,
 )
 
@@ -82,3 +83,29 @@ def test_feature_invariance_known_answers():
     ].change_vs_spread == pytest.approx(1.0, abs=0.2)
     with pytest.raises(ValueError, match="differ"):
         feature_invariance(before, {"depth": before["depth"][:5]})
+
+
+def test_majority_class_known_answers():
+    assert majority_class(np.array([0, 0, 0, 1])) == (0, 0.75)
+    assert majority_class(np.array([2, 1, 2, 2, 1])) == (2, 0.6)
+    assert majority_class(np.array([1, 0])) == (0, 0.5)  # ties: the smallest class
+    label, rate = majority_class(np.array([1, 1, 0], dtype=np.int64))
+    assert type(label) is int and rate == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="at least one"):
+        majority_class(np.array([], dtype=np.int64))
+
+
+def test_probe_shift_reports_each_splits_own_chance():
+    # Balanced training labels; the test split is 70 % class 0, the ood split 60 % class 1.
+    rs = np.random.RandomState(4)
+
+    def split(n0, n1):
+        y = np.repeat([0, 1], [n0, n1])
+        return rs.standard_normal((len(y), 3)) + y[:, None], y
+
+    (xa, ya), (xb, yb), (xc, yc) = split(100, 100), split(70, 30), split(40, 60)
+    r = probe_shift(xa, ya, xb, yb, xc, yc, random_state=0)
+    assert r.chance_in_distribution == pytest.approx(0.7) and r.majority_in_distribution == 0
+    assert r.chance_ood == pytest.approx(0.6) and r.majority_ood == 1
+    # the old field: the training majority (class 0 on the tie) scored on the test split
+    assert r.chance == pytest.approx(0.7)

@@ -10,7 +10,7 @@ import pytest
 from analysis import interpret, robustness
 from analysis.toy_codes import toy_physical_features
 from unsup3d.errors import UserError
-from unsup3d.features import FeatureSet, save_features
+from unsup3d.features import FeatureSet, load_features, save_features
 
 
 def _split_file(path, seed, light_view_range=(0.0, 1.0), num=300):
@@ -62,6 +62,35 @@ def test_robustness_probe_and_cluster_shift(splits, tmp_path, capsys):
     assert m["probe"]["depth+albedo"]["in_distribution"] > 0.8  # the label is a depth factor
     assert set(m["cluster"]["all"]) == {"in_distribution", "ood", "drop"}
     assert (out / "ablation.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_robustness_chance_is_per_split(splits, tmp_path, capsys):
+    # An ood split that is 80 % class 1: its chance differs from the test split's.
+    fs = load_features(splits["ood"])
+    y = fs.labels[:, 0]
+    n1 = (y == 1).sum() // 4 * 4
+    keep = np.concatenate([np.flatnonzero(y == 1)[:n1], np.flatnonzero(y == 0)[: n1 // 4]])
+    ood = FeatureSet(
+        features={g: f[keep] for g, f in fs.features.items()},
+        labels=fs.labels[keep],
+        label_names=fs.label_names,
+    )
+    save_features(tmp_path / "ood80.npz", ood)
+    out = tmp_path / "rob"
+    args = ["--train", str(splits["train"]), "--test", str(splits["test"])]
+    args += ["--ood", str(tmp_path / "ood80.npz"), "--label", "wide_face", "--no_cluster"]
+    assert robustness.main([*args, "--output_dir", str(out)]) == 0
+    printed = capsys.readouterr().out
+    m = json.loads((out / "robustness.json").read_text())["metrics"]
+    y_test = load_features(splits["test"]).labels[:, 0]
+    test_major = int(np.mean(y_test) > 0.5)
+    for v in m["probe"].values():
+        assert v["chance_ood"] == pytest.approx(0.8) and v["majority_ood"] == 1
+        assert v["chance_in_distribution"] == pytest.approx(np.mean(y_test == test_major))
+        assert v["majority_in_distribution"] == test_major
+        assert {"in_distribution", "ood", "drop", "chance"} <= set(v)  # the old keys stay
+    assert m["label"] == "wide_face"
+    assert "ood wide_face=1 (0.8000)" in printed and "chance" in printed
 
 
 def test_robustness_feature_invariance_after_a_light_change(tmp_path):
