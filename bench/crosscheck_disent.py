@@ -82,7 +82,6 @@ FVAE_GRID_NOISE = 0.5  # std of the fixed per-cell noise added to the grid codes
 FVAE_GRID_SEED = 1
 FVAE_NVE_OURS = 10000  # our default num_variance_estimate (i.i.d. draws)
 FVAE_NVE_EQUAL = 120  # = len(grid): disent's maximum (whole grid, drawn without replacement)
-BOUNDS = CROSSCHECK_BOUNDS
 PEER_PACKAGES = (
     "disent==0.8.0",
     "lightning==2.6.6",
@@ -326,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     print("disent with num_variance_estimate > len(dataset):", peer["variance_set_above_len_error"])
     ok = crosscheck_within_bounds(diff)
-    print("agreement:", "OK" if ok else "FAILED", "bounds", BOUNDS)
+    print("agreement:", "OK" if ok else "FAILED", "bounds", CROSSCHECK_BOUNDS)
     if args.write:
         mm, mse = eval_mean_and_se(mine["factor_vae_equal_count"])
         record = {
@@ -335,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
             "install": "python -m venv /tmp/pdr_disent_venv; a .pth there naming the project's "
             "site-packages; pip install --no-deps " + " ".join(PEER_PACKAGES),
             "config": cfg,
-            "bounds": BOUNDS,
+            "bounds": CROSSCHECK_BOUNDS,
             "disent": {
                 k: v for k, v in peer.items() if k not in ("versions", "shared_from", "dataset_len")
             },

@@ -54,7 +54,6 @@ SAP_SEED = 3
 DCI_SEED = 5
 FVAE = {"batch_size": 64, "num_train": 300, "num_eval": 200, "num_variance_estimate": 1000}
 FVAE_NOISE = 0.5
-BOUNDS = CROSSCHECK_BOUNDS
 
 # Runs inside the disentanglement_lib environment. Reads the arrays, prints one JSON object.
 PEER_SCRIPT = textwrap.dedent(
@@ -228,13 +227,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<34s} {a:20.15f} {b:20.15f} {abs(a - b):10.2e}")
     print(f"factor_vae per-seed max |diff|: {diff['factor_vae_eval_per_seed_max']:.2e}")
     ok = crosscheck_within_bounds(diff)
-    print("agreement:", "OK" if ok else "FAILED", "bounds", BOUNDS)
+    print("agreement:", "OK" if ok else "FAILED", "bounds", CROSSCHECK_BOUNDS)
     if args.write:
         record = {
             "description": "disentanglement_lib 1.5 numbers on analysis.toy_codes.crosscheck_arrays(0); "
             "written by bench/crosscheck_disentanglement_lib.py",
             "config": cfg,
-            "bounds": BOUNDS,
+            "bounds": CROSSCHECK_BOUNDS,
             "disentanglement_lib": {k: v for k, v in peer.items() if k != "versions"},
             "ours": mine,
             "abs_diff": diff,

@@ -240,7 +240,8 @@ def _visible_faces(
     base = base.reshape(-1)
     # Faces with an empty box (off-raster, degenerate) may have corners far outside the raster;
     # all their candidates are masked, but the indices must still be valid.
-    base = torch.where((box_w > 0) & (box_h > 0), base, torch.zeros_like(base))
+    nonempty = (box_w > 0) & (box_h > 0)
+    base = torch.where(nonempty, base, torch.zeros_like(base))
     local_face = torch.arange(num_faces, device=device).repeat(batch)
     inv_near = 1.0 / near if near > 0 else float("inf")
     inv_far = 1.0 / far if far > 0 else 0.0
@@ -259,7 +260,6 @@ def _visible_faces(
 
     # Corner tier: every face's box corner, one candidate per face, no gathers. At the grid
     # mesh's density most boxes hold a single pixel centre, so this alone settles most faces.
-    nonempty = (box_w > 0) & (box_h > 0)
     inside, depth = _candidate_keys(params, 0.0, 0.0, inv_near, inv_far)
     scatter(inside & nonempty, depth, base, local_face)
 
