@@ -2,19 +2,23 @@
 
     python bench/bench_synthetic.py [--sizes 32 64 128] [--batch 64] [--runs 3] [--threads 2]
                                     [--workers 2] [--names synthetic_faces synthetic_cars]
-                                    [--materialize 0]
+                                    [--materialize 0] [--default_malloc]
 
 Per dataset and size it prints:
 - ``generate``: ``generate_batch`` of ``--batch`` fresh images in this process with ``--threads``
   torch threads (median of ``--runs`` batches), in images/s and ms/image;
 - ``loader``: a DataLoader with ``--workers`` processes (one torch thread each, batched
   rendering through ``__getitems__``), images/s over ``--runs`` batches per worker after a
-  warm-up batch: how fast training is fed;
+  warm-up batch, with every ground-truth key in the items, then with ``image`` alone (as the
+  trainer asks for: `unsup3d.build.dataset` ``keys``): how fast training is fed;
 - two ratio lines at each size: generating a batch / one training step of the ``small`` preset
   on the same batch (`unsup3d.model.compute_objective` + backward + Adam, LOOCC off, no
   perceptual term), both with ``--threads`` threads, then both with one thread (the cost in
   core-seconds, as a one-thread DataLoader worker generates). Goal: <= 0.10 (data never starves
-  training). Goal lines: >= 1,000 faces/s at 64x64 on 2 cores.
+  training). Goal: >= 1,000 faces/s at 64x64 on 2 cores (the ``generate`` line with 2 threads
+  and the ``loader`` lines).
+Like `run.py`, it first lets glibc's malloc keep freed memory (`unsup3d.utils.keep_freed_memory`;
+``--default_malloc`` skips that).
 With ``--materialize N`` it also times writing N train images at 64 px to a temporary folder
 with ``--workers`` processes (goal: 20,000 in under 2 minutes).
 
@@ -35,6 +39,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from unsup3d.data.synthetic import SyntheticDataset
+from unsup3d.utils import keep_freed_memory
 
 
 def _load() -> str:
@@ -125,11 +130,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--materialize", type=int, default=0, help="also time writing N train images (0: skip)"
     )
+    parser.add_argument(
+        "--default_malloc",
+        action="store_true",
+        help="keep glibc's default malloc settings (by default the benchmark calls "
+        "unsup3d.utils.keep_freed_memory, as run.py does)",
+    )
+
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    malloc = "default" if args.default_malloc or not keep_freed_memory() else "keep_freed_memory"
     print(
         f"bench_synthetic: torch {torch.__version__}, {args.threads} thread(s), "
-        f"{os.cpu_count()} CPUs visible, load average {_load()}, batch {args.batch}"
+        f"{os.cpu_count()} CPUs visible, load average {_load()}, batch {args.batch}, "
+        f"{malloc} malloc (DataLoader workers inherit it)"
     )
     gen_time: dict[int, float] = {}
     for name in args.names:
@@ -144,11 +158,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"{1000 * cpu / args.batch:.2f} CPU-ms/image)"
             )
             if args.workers > 0:
-                rate = time_loader(ds, args.batch, args.workers, args.runs)
-                print(
-                    f"loader   {name:15s} {size:4d}px: {rate:8.0f} images/s "
-                    f"({args.workers} worker processes x 1 thread)"
-                )
+                for keys in (None, ("image",)):
+                    ds = SyntheticDataset(name, "train", size, num_images=10**6, keys=keys)
+                    rate = time_loader(ds, args.batch, args.workers, args.runs)
+                    print(
+                        f"loader   {name:15s} {size:4d}px: {rate:8.0f} images/s "
+                        f"({args.workers} worker processes x 1 thread; items: "
+                        f"{'image' if keys else 'all keys'})"
+                    )
     if not args.no_train_step:
         for size in args.sizes:
             if size not in gen_time:

@@ -33,6 +33,7 @@ import torch
 from unsup3d.loocc import LooccSettings
 from unsup3d.losses import LossWeights
 from unsup3d.model import InverseRenderer, ModelSettings, compute_objective
+from unsup3d.utils import keep_freed_memory
 
 NAMES = {"none": "none", "L": "LOOCC-L", "LV": "LOOCC-LV"}
 
@@ -132,6 +133,7 @@ def _run_child(args: argparse.Namespace, mode: str, preset: str, variant: str = 
     cmd += ["--runs", str(args.runs), "--device", args.device, "--threads", str(args.threads)]
     cmd += ["--no_conf"] if args.no_conf else []
     cmd += ["--init", args.init] if args.init else []
+    cmd += ["--default_malloc"] if args.default_malloc else []
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError(out.stderr)
@@ -154,12 +156,20 @@ def main(argv: list[str] | None = None) -> int:
         help="state dict to start from (e.g. bench_small_run.py --save): an untrained model's "
         "noisy depth makes view-perturbed rasterisation slower than a trained one's",
     )
+    p.add_argument(
+        "--default_malloc",
+        action="store_true",
+        help="keep glibc's default malloc settings (by default the benchmark calls "
+        "unsup3d.utils.keep_freed_memory, as run.py does)",
+    )
     p.add_argument("--json", default="", help="also write all results to this JSON file")
     p.add_argument("--child", default="", help=argparse.SUPPRESS)
     p.add_argument("--preset", default="small", help=argparse.SUPPRESS)
     p.add_argument("--variant", default="none", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
+        if not args.default_malloc:
+            keep_freed_memory()
         print(json.dumps(child_time(args) if args.child == "time" else child_memory(args)))
         return 0
     if "none" not in args.variants:
@@ -167,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"train step (forward, losses, backward, Adam): batch {args.batch}, {args.size} px, "
         f"device {args.device}, threads {args.threads or torch.get_num_threads()}, confidence "
-        f"net {not args.no_conf}, median of {args.runs} interleaved rounds"
+        f"net {not args.no_conf}, median of {args.runs} interleaved rounds, "
+        f"{'default' if args.default_malloc else 'keep_freed_memory'} malloc"
     )
     results = []
     for preset in args.presets:

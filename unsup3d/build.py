@@ -195,18 +195,20 @@ def visuals(
     }
 
 
-def dataset(cfg: Config, split: str):
+def dataset(cfg: Config, split: str, keys: tuple[str, ...] | None = None):
     """The dataset split named by ``cfg.data``: built-in synthetic data, or a registered loader.
 
     ``split`` is ``train``/``val``/``test`` (mapped through ``data.*_split``) or any other split
-    the dataset has (synthetic: ``ood``, ``ood_light``, ``ood_view``, ``tracks``).
+    the dataset has (synthetic: ``ood``, ``ood_light``, ``ood_view``, ``tracks``). ``keys``
+    limits the synthetic data's items to those keys (training needs only ``image``); loaders
+    of files return their own items.
     """
     d = cfg.data
     if d.name.startswith("synthetic"):
         from unsup3d.data.synthetic import build_synthetic
 
         counts = {"train": d.num_train, "val": d.num_val, "test": d.num_test}
-        kwargs: dict[str, Any] = {"seed": d.dataset_seed}
+        kwargs: dict[str, Any] = {"seed": d.dataset_seed, "keys": keys}
         if counts.get(split):
             kwargs["num_images"] = counts[split]
         return build_synthetic(d.name, split, d.image_size, **kwargs)

@@ -39,7 +39,7 @@ from unsup3d.checkpoint import (
 )
 from unsup3d.config import Config, config_to_dict, dump_config
 from unsup3d.errors import UserError
-from unsup3d.utils import atomic_write_text, git_sha, seed_everything
+from unsup3d.utils import atomic_write_text, git_sha, keep_freed_memory, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,7 @@ def _worker_init(worker_id: int) -> None:
 
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 - libraries in workers may use the legacy global RNG
+    keep_freed_memory()  # inherited under fork; spawned workers need it set here
 
 
 class Trainer:
@@ -170,8 +171,10 @@ class Trainer:
                 find_unused_parameters=True,
             )
         self.step_module = step_module
-        self.train_set = build.dataset(cfg, "train")
-        self.val_set = build.dataset(cfg, "val")
+        # Training and validation use the images alone (synthetic items carry no ground truth
+        # then, so DataLoader batches are a third of the size).
+        self.train_set = build.dataset(cfg, "train", keys=("image",))
+        self.val_set = build.dataset(cfg, "val", keys=("image",))
         self._writer = None
         if self._resume_path().is_file():
             self._resume()

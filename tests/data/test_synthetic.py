@@ -112,6 +112,9 @@ def test_registry_builds_both_and_rejects_a_root():
         ({"num_images": -1}, "num_images"),
         ({"images_per_identity": 0}, "images_per_identity"),
         ({"noise": -0.5}, "noise"),
+        ({"keys": ["image", "normals"]}, "choose a non-empty subset"),
+        ({"keys": []}, "choose a non-empty subset"),
+        ({"split": "test", "keys": ["track_id"]}, "choose a non-empty subset"),
     ],
 )
 def test_bad_options_are_user_errors(kwargs, message):
@@ -138,6 +141,14 @@ def test_same_seed_same_tensors_in_any_order_and_batching():
     loaded = next(iter(DataLoader(ds, batch_size=5, shuffle=False)))
     torch.testing.assert_close(loaded["image"], a["image"][:5], rtol=0, atol=0)
     torch.testing.assert_close(loaded["labels"]["Smiling"], a["labels"]["Smiling"][:5])
+    # items limited to some keys: the same values, nothing else, in DataLoader batches too
+    few = synthetic_faces("train", 16, num_images=12, keys=("image", "labels"))
+    assert set(few[3]) == {"image", "labels"}
+    torch.testing.assert_close(few[3]["image"], a["image"][3], rtol=0, atol=0)
+    loaded = next(iter(DataLoader(few, batch_size=5, shuffle=False)))
+    assert set(loaded) == {"image", "labels"}
+    torch.testing.assert_close(loaded["image"], a["image"][:5], rtol=0, atol=0)
+    assert set(few.generate_batch([0])) == set(a)  # generate_batch keeps every key
     # another seed is other data
     c = synthetic_faces("train", 16, seed=1, num_images=12).generate_batch(range(12))
     assert not torch.equal(c["image"], a["image"])

@@ -5,12 +5,15 @@ import torch
 from torch.testing import assert_close
 
 from unsup3d.renderer import (
+    depth_to_planes,
     depth_to_points,
     euler_to_rotation,
     intrinsics,
     pixels_to_grid,
+    project_planes,
     project_points,
     split_view,
+    transform_planes,
     unwarp_points,
     warp_points,
 )
@@ -63,6 +66,34 @@ def test_warp_unwarp_inverse(view_maker):
     centre = torch.tensor([[[0.0, 0.0, 1.0]]], dtype=torch.float64).expand(4, 1, 3)
     rot_only = torch.cat([view[:, :3], torch.zeros(4, 3, dtype=torch.float64)], 1)
     assert_close(warp_points(centre, rot_only, 1.0), centre)
+
+
+def test_warp_is_the_documented_rigid_transform(view_maker):
+    pts = torch.randn(3, 50, 3, dtype=torch.float64) + torch.tensor([0, 0, 1.0]).double()
+    view = view_maker(3, max_deg=60, max_t=0.1, dtype=torch.float64)
+    rot, trans = split_view(view)
+    centre = torch.tensor([0.0, 0.0, 0.9], dtype=torch.float64)
+    expected = torch.einsum("bij,bnj->bni", rot, pts - centre) + centre + trans[:, None]
+    assert_close(warp_points(pts, view, 0.9), expected)
+    expected_back = torch.einsum("bji,bnj->bni", rot, pts - trans[:, None] - centre) + centre
+    assert_close(unwarp_points(pts, view, 0.9), expected_back)
+
+
+def test_planes_match_interleaved_points(depth_maker, view_maker):
+    # The planar forms take (x, y, z) of any (B, ...) shape and agree with the (B, N, 3) ones.
+    depth = depth_maker(2, 12, dtype=torch.float64)
+    K = intrinsics(12, 10.0, dtype=torch.float64)
+    view = view_maker(2, max_deg=40, max_t=0.05, dtype=torch.float64)
+    planes = depth_to_planes(depth, K)
+    points = depth_to_points(depth, K)
+    assert_close(torch.stack(planes, -1), points)
+    for inverse, fn in ((False, warp_points), (True, unwarp_points)):
+        moved = transform_planes(planes, view, 1.0, inverse=inverse)  # (B, H, W) planes
+        assert all(p.shape == (2, 12, 12) for p in moved)
+        assert_close(
+            torch.stack(moved, -1).reshape(2, -1, 3), fn(points.reshape(2, -1, 3), view, 1.0)
+        )
+    assert_close(torch.stack(project_planes(planes, K), -1), project_points(points, K))
 
 
 def test_view_forms():

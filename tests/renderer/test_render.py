@@ -7,6 +7,7 @@ from torch.testing import assert_close
 from unsup3d.renderer import (
     Renderer,
     depth_to_normals,
+    depth_to_points,
     intrinsics,
     lambertian_shading,
     light_direction,
@@ -82,6 +83,20 @@ def test_normals_of_planes():
     expected = torch.tensor([math.sin(a), 0.0, math.cos(a)], dtype=torch.float64)
     assert inner.sum() > 20
     assert_close(n[inner], expected.expand(int(inner.sum()), 3), atol=1e-6, rtol=0)
+
+
+def test_normals_are_the_cross_product_of_central_differences(depth_maker):
+    depth = depth_maker(2, 16, dtype=torch.float64)
+    K = intrinsics(16, 10.0, dtype=torch.float64)
+    p = depth_to_points(depth, K)
+    tu = p[:, 1:-1, 2:] - p[:, 1:-1, :-2]
+    tv = p[:, 2:, 1:-1] - p[:, :-2, 1:-1]
+    inner = torch.nn.functional.normalize(torch.linalg.cross(tu, tv, dim=-1), dim=-1)
+    n = depth_to_normals(depth, K)
+    assert_close(n[:, 1:-1, 1:-1], inner)
+    border = torch.ones(16, 16, dtype=torch.bool)
+    border[1:-1, 1:-1] = False
+    assert (n[:, border] == torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)).all()
 
 
 def test_lambertian_shading():

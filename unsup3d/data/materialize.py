@@ -55,7 +55,7 @@ from PIL import Image
 from unsup3d.data.idlist import write_id_list
 from unsup3d.data.synthetic import DATASET_NAMES, EMOTIONS, SPLITS, SyntheticDataset
 from unsup3d.errors import UserError, cli_main, setup_logging
-from unsup3d.utils import atomic_path, atomic_write_text
+from unsup3d.utils import atomic_path, atomic_write_text, keep_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -407,7 +407,11 @@ def materialize(
 
     stats: dict[str, dict[str, float]] = {}
     tables: dict[str, dict[str, Any]] = {}
-    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 1 else None
+    pool = (
+        ProcessPoolExecutor(workers, get_context("spawn"), initializer=keep_freed_memory)
+        if workers > 1
+        else None
+    )
     try:
         for s, ds in datasets.items():
             t0 = time.perf_counter()
@@ -524,6 +528,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
+    keep_freed_memory()
     result = materialize(
         args.name,
         args.out,

@@ -1,12 +1,15 @@
 """Pure-PyTorch differentiable renderer (conventions: ``unsup3d/renderer/README.md``)."""
 
 from unsup3d.renderer.camera import (
+    depth_to_planes,
     depth_to_points,
     euler_to_rotation,
     intrinsics,
     pixels_to_grid,
+    project_planes,
     project_points,
     split_view,
+    transform_planes,
     unwarp_points,
     warp_points,
 )
@@ -21,6 +24,7 @@ __all__ = [
     "Reconstruction",
     "Renderer",
     "depth_to_normals",
+    "depth_to_planes",
     "depth_to_points",
     "euler_to_rotation",
     "grid_faces",
@@ -28,10 +32,12 @@ __all__ = [
     "lambertian_shading",
     "light_direction",
     "pixels_to_grid",
+    "project_planes",
     "project_points",
     "rasterize",
     "rasterize_depth",
     "split_view",
+    "transform_planes",
     "unwarp_points",
     "warp_points",
 ]

@@ -89,6 +89,47 @@ def split_view(view: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return rot, trans
 
 
+Planes = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def transform_planes(
+    planes: Planes, view: torch.Tensor, rot_center_depth: float, *, inverse: bool = False
+) -> Planes:
+    """`warp_points` (or, with ``inverse``, `unwarp_points`) on coordinate planes.
+
+    The points are given as three tensors x, y, z of one shape (B, ...), so every step is a
+    contiguous element-wise op with per-image coefficients (a 3 x 3 matrix product on
+    interleaved (B, N, 3) points is several times slower on CPU).
+
+    Args:
+        planes: (x, y, z), each (B, ...).
+        view: (B, 6|5|3) view vectors (see `split_view`).
+        rot_center_depth: z of the rotation centre C = (0, 0, rot_center_depth).
+        inverse: apply P = R^T (P' - t - C) + C instead of P' = R (P - C) + C + t.
+
+    Returns:
+        The transformed (x, y, z), each shaped like the input.
+    """
+    x, y, z = planes
+    rot, trans = split_view(view)
+    tail = (1,) * (x.dim() - 1)
+    r = rot.reshape(rot.shape[0], 9, *tail).unbind(1)  # r[3 i + j] = R[i, j], (B, 1, ...)
+    t = trans.reshape(trans.shape[0], 3, *tail).unbind(1)
+    if inverse:
+        x, y, z = x - t[0], y - t[1], z - t[2] - rot_center_depth
+        return (
+            r[0] * x + r[3] * y + r[6] * z,
+            r[1] * x + r[4] * y + r[7] * z,
+            r[2] * x + r[5] * y + r[8] * z + rot_center_depth,
+        )
+    z = z - rot_center_depth
+    return (
+        r[0] * x + r[1] * y + r[2] * z + t[0],
+        r[3] * x + r[4] * y + r[5] * z + t[1],
+        r[6] * x + r[7] * y + r[8] * z + (t[2] + rot_center_depth),
+    )
+
+
 def warp_points(points: torch.Tensor, view: torch.Tensor, rot_center_depth: float) -> torch.Tensor:
     """Forward warp canonical points into the input view: P' = R (P - C) + C + t.
 
@@ -100,10 +141,7 @@ def warp_points(points: torch.Tensor, view: torch.Tensor, rot_center_depth: floa
     Returns:
         (B, N, 3) warped points.
     """
-    rot, trans = split_view(view)
-    centre = points.new_tensor([0.0, 0.0, rot_center_depth])
-    # Row vectors: (P - C) R^T.
-    return (points - centre) @ rot.transpose(1, 2) + centre + trans[:, None, :]
+    return torch.stack(transform_planes(points.unbind(-1), view, rot_center_depth), dim=-1)
 
 
 def unwarp_points(
@@ -119,9 +157,8 @@ def unwarp_points(
     Returns:
         (B, N, 3) points in the canonical frame.
     """
-    rot, trans = split_view(view)
-    centre = points.new_tensor([0.0, 0.0, rot_center_depth])
-    return (points - trans[:, None, :] - centre) @ rot + centre
+    planes = transform_planes(points.unbind(-1), view, rot_center_depth, inverse=True)
+    return torch.stack(planes, dim=-1)
 
 
 def pixel_grid(
@@ -136,6 +173,18 @@ def pixel_grid(
     return torch.stack([u, v], dim=-1)
 
 
+def depth_to_planes(depth: torch.Tensor, K: torch.Tensor) -> Planes:
+    """`depth_to_points` as coordinate planes: x = (u - cx) / fx * d, y = (v - cy) / fy * d,
+    z = d, each (B, H, W)."""
+    if depth.dim() != 3:
+        raise ValueError(f"depth must be (B, H, W), got {tuple(depth.shape)}")
+    _, h, w = depth.shape
+    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+    ray_x = (torch.arange(w, dtype=depth.dtype, device=depth.device) - cx) / fx  # (W,)
+    ray_y = (torch.arange(h, dtype=depth.dtype, device=depth.device) - cy) / fy  # (H,)
+    return depth * ray_x, depth * ray_y[:, None], depth
+
+
 def depth_to_points(depth: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     """Back-project a depth map: P(u, v) = d(u, v) K^-1 [u, v, 1]^T.
 
@@ -146,17 +195,13 @@ def depth_to_points(depth: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     Returns:
         (B, H, W, 3) camera-space points (x right, y down, z forward).
     """
-    if depth.dim() != 3:
-        raise ValueError(f"depth must be (B, H, W), got {tuple(depth.shape)}")
-    _, h, w = depth.shape
-    uv = pixel_grid(h, w, dtype=depth.dtype, device=depth.device)
-    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
-    # The ray through each pixel centre at z = 1, then one broadcast product (no interleaving
-    # stack): x = (u - cx) / fx * d, y = (v - cy) / fy * d, z = d.
-    ray = torch.stack(
-        [(uv[..., 0] - cx) / fx, (uv[..., 1] - cy) / fy, torch.ones_like(uv[..., 0])], dim=-1
-    )
-    return ray * depth[..., None]
+    return torch.stack(depth_to_planes(depth, K), dim=-1)
+
+
+def project_planes(planes: Planes, K: torch.Tensor) -> Planes:
+    """`project_points` on coordinate planes: (x, y, z) -> (u, v, z), each of one shape."""
+    x, y, z = planes
+    return K[0, 0] * x / z + K[0, 2], K[1, 1] * y / z + K[1, 2], z
 
 
 def project_points(points: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
@@ -169,10 +214,7 @@ def project_points(points: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     Returns:
         (..., 3) (u, v, z): column, row (pixel units, integer = pixel centre) and depth.
     """
-    z = points[..., 2]
-    u = K[0, 0] * points[..., 0] / z + K[0, 2]
-    v = K[1, 1] * points[..., 1] / z + K[1, 2]
-    return torch.stack([u, v, z], dim=-1)
+    return torch.stack(project_planes(points.unbind(-1), K), dim=-1)
 
 
 def pixels_to_grid(uv: torch.Tensor, height: int, width: int) -> torch.Tensor:

@@ -135,7 +135,11 @@ def _candidate_keys(
 
 
 def _face_planes(
-    tri: torch.Tensor, u_lo: torch.Tensor, v_lo: torch.Tensor
+    u: list[torch.Tensor],
+    v: list[torch.Tensor],
+    z: list[torch.Tensor],
+    u_lo: torch.Tensor,
+    v_lo: torch.Tensor,
 ) -> tuple[list[torch.Tensor], torch.Tensor]:
     """Affine barycentric and inverse-depth planes of each face, relative to its box corner.
 
@@ -144,23 +148,23 @@ def _face_planes(
     q = pixel - first vertex = (box corner - first vertex) + box offset.
 
     Args:
-        tri: (N, 3, 3) faces' (u, v, z); u_lo, v_lo: (N,) bounding-box corners.
+        u, v, z: three (N,) tensors each, the faces' corners' (u, v, z); u_lo, v_lo: (N,)
+            bounding-box corners.
 
     Returns:
         Nine (N,) tensors: q offset of the box corner (2), w1 plane (2), w2 plane (2), 1/z plane
         (3); and (N,) bool, the face is not degenerate (doubled area above _MIN_AREA).
     """
-    u0, v0 = tri[:, 0, 0], tri[:, 0, 1]
-    ax, ay = tri[:, 1, 0] - u0, tri[:, 1, 1] - v0
-    bx, by = tri[:, 2, 0] - u0, tri[:, 2, 1] - v0
+    ax, ay = u[1] - u[0], v[1] - v[0]
+    bx, by = u[2] - u[0], v[2] - v[0]
     area = ax * by - ay * bx
     proper = area.abs() > _MIN_AREA
     area = torch.where(proper, area, torch.ones_like(area))
     a1, b1 = by / area, -bx / area
     a2, b2 = -ay / area, ax / area
-    iz = 1.0 / tri[..., 2].clamp(min=1e-12)
-    d1, d2 = iz[:, 1] - iz[:, 0], iz[:, 2] - iz[:, 0]
-    planes = [u_lo - u0, v_lo - v0, a1, b1, a2, b2, iz[:, 0], a1 * d1 + a2 * d2, b1 * d1 + b2 * d2]
+    iz = [1.0 / zk.clamp(min=1e-12) for zk in z]
+    d1, d2 = iz[1] - iz[0], iz[2] - iz[0]
+    planes = [u_lo - u[0], v_lo - v[0], a1, b1, a2, b2, iz[0], a1 * d1 + a2 * d2, b1 * d1 + b2 * d2]
     return planes, proper
 
 
@@ -183,17 +187,18 @@ _ROW_MARGIN = 1e-2
 _COL_MARGIN = 1.0
 
 
-def _row_span(tri: torch.Tensor, row: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _row_span(
+    u: torch.Tensor, v: torch.Tensor, row: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """First and last pixel column (float, maybe empty) a face may cover in a pixel row.
 
     Args:
-        tri: (P, 3, 3) faces' (u, v, z); row: (P,) row coordinate (pixel centres' v).
+        u, v: (P, 3) faces' corner columns and rows; row: (P,) row coordinate (pixel centres' v).
 
     Returns:
         ceil(u_min - _COL_MARGIN), floor(u_max + _COL_MARGIN) of the face's intersection with
         the row: it contains every centre the inclusive edge test may accept (empty if none).
     """
-    u, v = tri[..., 0], tri[..., 1]  # (P, 3)
     u_next, v_next = u.roll(-1, dims=1), v.roll(-1, dims=1)  # the edges (k, k+1)
     r = row[:, None]
     dv = v_next - v
@@ -219,19 +224,24 @@ def _visible_faces(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-pixel winning face (B*H*W,) int64, -1 where no face covers the pixel centre, and its
     float32 depth there (B*H*W,) as the z-buffer computed it (plane interpolation; 0 if none)."""
-    batch = verts.shape[0]
+    batch, num_verts = verts.shape[:2]
     num_faces = faces.shape[0]
     device = verts.device
-    # (B*F, 3 vertices, (u, v, z))
-    tri = verts.index_select(1, faces.reshape(-1)).reshape(batch * num_faces, 3, 3)
-    u, v, z = tri.unbind(-1)
+    # Corners as nine contiguous (B*F,) tensors u[k], v[k], z[k] (k = the face's vertex): every
+    # per-face op below is then a flat, vectorised element-wise op, with no stride-3 access.
+    corner = faces.t()[:, None, :] + (torch.arange(batch, device=device) * num_verts)[:, None]
+    corner = corner.reshape(3, -1)  # (3 vertices, B*F) rows of the flattened (B*V,) planes
+    u, v, z = (
+        [plane.reshape(-1).index_select(0, corner[k]) for k in range(3)]
+        for plane in verts.unbind(-1)
+    )
     eps = 1e-4  # pixels: widen boxes so centres on an edge are enumerated
-    u_lo = torch.ceil(u.amin(-1) - eps).clamp(min=0)
-    u_hi = torch.floor(u.amax(-1) + eps).clamp(max=width - 1)
-    v_lo = torch.ceil(v.amin(-1) - eps).clamp(min=0)
-    v_hi = torch.floor(v.amax(-1) + eps).clamp(max=height - 1)
-    params, proper = _face_planes(tri, u_lo, v_lo)
-    usable = proper & (z.amin(-1) > 0)
+    u_lo = torch.ceil(torch.minimum(torch.minimum(u[0], u[1]), u[2]) - eps).clamp(min=0)
+    u_hi = torch.floor(torch.maximum(torch.maximum(u[0], u[1]), u[2]) + eps).clamp(max=width - 1)
+    v_lo = torch.ceil(torch.minimum(torch.minimum(v[0], v[1]), v[2]) - eps).clamp(min=0)
+    v_hi = torch.floor(torch.maximum(torch.maximum(v[0], v[1]), v[2]) + eps).clamp(max=height - 1)
+    params, proper = _face_planes(u, v, z, u_lo, v_lo)
+    usable = proper & (z[0] > 0) & (z[1] > 0) & (z[2] > 0)
     box_w = torch.where(usable, (u_hi - u_lo + 1).clamp(min=0), torch.zeros_like(u_lo)).long()
     box_h = torch.where(usable, (v_hi - v_lo + 1).clamp(min=0), torch.zeros_like(v_lo)).long()
     # Flat index of each face's box corner in the (B, H, W) raster (no int64 division).
@@ -276,7 +286,7 @@ def _visible_faces(
         dy, dx = torch.meshgrid(off, off, indexing="ij")
         dx, dy = dx.reshape(1, -1)[:, 1:], dy.reshape(1, -1)[:, 1:]  # (1, DENSE^2 - 1): no corner
         inside, depth = _candidate_keys(
-            take(more[:, None]), dx.to(tri.dtype), dy.to(tri.dtype), inv_near, inv_far
+            take(more[:, None]), dx.to(verts.dtype), dy.to(verts.dtype), inv_near, inv_far
         )
         inside &= (dx < box_w[more, None]) & (dy < box_h[more, None])
         pixel = base[more, None] + (dy * width + dx)
@@ -288,8 +298,12 @@ def _visible_faces(
     if large.numel():
         pair, row_off = _ragged(box_h.index_select(0, large))  # (face, row) pairs
         face = large.index_select(0, pair)
-        row = v_lo.index_select(0, face) + row_off.to(tri.dtype)
-        c_lo, c_hi = _row_span(tri.index_select(0, face), row)
+        row = v_lo.index_select(0, face) + row_off.to(verts.dtype)
+        c_lo, c_hi = _row_span(
+            torch.stack([uk.index_select(0, face) for uk in u], 1),
+            torch.stack([vk.index_select(0, face) for vk in v], 1),
+            row,
+        )
         c_lo = torch.maximum(c_lo, u_lo.index_select(0, face))
         c_hi = torch.minimum(c_hi, u_hi.index_select(0, face))
         count = (c_hi - c_lo + 1).clamp(min=0).long()
@@ -298,7 +312,7 @@ def _visible_faces(
         ddy = row_off.index_select(0, which)
         ddx = (c_lo.index_select(0, which) - u_lo.index_select(0, face)).long() + col_off
         inside, depth = _candidate_keys(
-            take(face), ddx.to(tri.dtype), ddy.to(tri.dtype), inv_near, inv_far
+            take(face), ddx.to(verts.dtype), ddy.to(verts.dtype), inv_near, inv_far
         )
         scatter(inside, depth, base.index_select(0, face) + ddy * width + ddx, local_face[face])
 

@@ -13,14 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from unsup3d.renderer.camera import (
-    depth_to_points,
-    intrinsics,
-    pixels_to_grid,
-    project_points,
-    unwarp_points,
-    warp_points,
-)
+from unsup3d.renderer.camera import depth_to_planes, intrinsics, project_planes, transform_planes
 from unsup3d.renderer.mesh import grid_faces
 from unsup3d.renderer.rasterize import rasterize, rasterize_depth
 
@@ -129,10 +122,10 @@ class Renderer:
     ) -> torch.Tensor:
         """Screen-space vertices (B, S*S, 3) = (u, v, z) of the canonical mesh seen from ``view``."""
         K = self.intrinsics_like(canon_depth)
-        points = depth_to_points(canon_depth, K).reshape(canon_depth.shape[0], -1, 3)
+        points = [p.reshape(canon_depth.shape[0], -1) for p in depth_to_planes(canon_depth, K)]
         if view is not None:
-            points = warp_points(points, view, self.rot_center_depth)
-        return project_points(points, K)
+            points = transform_planes(points, view, self.rot_center_depth)
+        return torch.stack(project_planes(points, K), dim=-1)
 
     def render_depth(self, verts: torch.Tensor) -> torch.Tensor:
         """Rasterise the grid mesh given its screen-space vertices, with this convention.
@@ -180,11 +173,14 @@ class Renderer:
         Returns:
             (B, S, S, 2) ``grid_sample`` grid (align_corners=True) into the canonical image.
         """
-        b, s = depth.shape[0], self.image_size
+        s = self.image_size
         K = self.intrinsics_like(depth)
-        points = depth_to_points(depth, K).reshape(b, -1, 3)
-        canon = project_points(unwarp_points(points, view, self.rot_center_depth), K)
-        return pixels_to_grid(canon[..., :2], s, s).reshape(b, s, s, 2)
+        points = transform_planes(
+            depth_to_planes(depth, K), view, self.rot_center_depth, inverse=True
+        )
+        u, v, _ = project_planes(points, K)
+        # `pixels_to_grid` on planes: u / (S-1) * 2 - 1.
+        return torch.stack([u * (2.0 / (s - 1)) - 1.0, v * (2.0 / (s - 1)) - 1.0], dim=-1)
 
     def reconstruct(
         self, canon_depth: torch.Tensor, canon_image: torch.Tensor, view: torch.Tensor
@@ -243,12 +239,12 @@ class Renderer:
         if colors.dim() != 4 or colors.shape[0] != b or colors.shape[2:] != (s, s):
             raise ValueError(f"colors must be ({b}, C, {s}, {s}), got {tuple(colors.shape)}")
         K = self.intrinsics_like(canon_depth)
-        points = depth_to_points(canon_depth, K).reshape(b, -1, 3)
+        points = [p.reshape(b, -1) for p in depth_to_planes(canon_depth, K)]
         if view_before is not None:
-            points = unwarp_points(points, view_before, self.rot_center_depth)
+            points = transform_planes(points, view_before, self.rot_center_depth, inverse=True)
         if view is not None:
-            points = warp_points(points, view, self.rot_center_depth)
-        verts = project_points(points, K)
+            points = transform_planes(points, view, self.rot_center_depth)
+        verts = torch.stack(project_planes(points, K), dim=-1)
         faces = self.faces(verts.device)
         frags = rasterize(verts, faces, s, background=self.far, near=self.near, far=self.far)
         vert_colors = colors.flatten(2).transpose(1, 2)  # (B, S*S, C)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from unsup3d.renderer.camera import depth_to_points
+from unsup3d.renderer.camera import depth_to_planes
 
 
 def depth_to_normals(depth: torch.Tensor, K: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
@@ -25,17 +25,20 @@ def depth_to_normals(depth: torch.Tensor, K: torch.Tensor, eps: float = 1e-12) -
     Returns:
         (B, H, W, 3) unit normals in camera coordinates.
     """
-    points = depth_to_points(depth, K)  # (B, H, W, 3)
-    tu = points[:, 1:-1, 2:] - points[:, 1:-1, :-2]
-    tv = points[:, 2:, 1:-1] - points[:, :-2, 1:-1]
-    normal = torch.linalg.cross(tu, tv, dim=-1)
-    normal = normal / normal.norm(dim=-1, keepdim=True).clamp(min=eps)
-    # Pad the border with (0, 0, 1): zeros for x, y and ones for z.
-    normal = F.pad(normal.permute(0, 3, 1, 2), (1, 1, 1, 1), value=0.0)  # (B, 3, H, W)
-    border = torch.ones_like(normal[:, 2])
-    border[:, 1:-1, 1:-1] = 0.0
-    normal = normal + torch.stack([torch.zeros_like(border), torch.zeros_like(border), border], 1)
-    return normal.permute(0, 2, 3, 1)
+    # The back-projected points as coordinate planes (B, H, W) each, so the differences and
+    # the cross product below are contiguous element-wise ops rather than stride-3 ones.
+    points = depth_to_planes(depth, K)
+    tu = [p[:, 1:-1, 2:] - p[:, 1:-1, :-2] for p in points]
+    tv = [p[:, 2:, 1:-1] - p[:, :-2, 1:-1] for p in points]
+    nx = tu[1] * tv[2] - tu[2] * tv[1]
+    ny = tu[2] * tv[0] - tu[0] * tv[2]
+    nz = tu[0] * tv[1] - tu[1] * tv[0]
+    norm = (nx * nx + ny * ny + nz * nz).sqrt().clamp(min=eps)
+    # Border pixels: (0, 0, 1).
+    planes = [
+        F.pad(n / norm, (1, 1, 1, 1), value=fill) for n, fill in ((nx, 0.0), (ny, 0.0), (nz, 1.0))
+    ]
+    return torch.stack(planes, dim=-1)
 
 
 def light_direction(dxy: torch.Tensor) -> torch.Tensor:
