@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from unsup3d.data.base import ArrayImageDataset, check_factor_sizes, grid_factors, require_file
-from unsup3d.data.npz import load_npz_array, npz_keys
+from unsup3d.data.npz import load_npz_array, require_npz_key
 from unsup3d.errors import UserError
 
 FILE_NAME = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
@@ -70,12 +70,9 @@ class DSprites(ArrayImageDataset):
         super().__init__(root, split, image_size, **common)
         path = find_data_file(root, FILE_NAME, "*.npz", f"dSprites' {FILE_NAME}")
         self.source = path
-        keys = npz_keys(path)
-        if "imgs" not in keys:
-            raise UserError(
-                f"{path}: no 'imgs' array (keys: {', '.join(keys) or 'none'}); expected dSprites' "
-                f"{FILE_NAME} with keys imgs and latents_classes"
-            )
+        keys = require_npz_key(
+            path, "imgs", f"dSprites' {FILE_NAME} with keys imgs and latents_classes"
+        )
         self.images = load_npz_array(path, "imgs")  # (N, H, W) 0/1
         if self.images.ndim != 3:
             raise UserError(f"{path}: 'imgs' has shape {self.images.shape}; expected (N, H, W)")

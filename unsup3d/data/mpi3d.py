@@ -19,7 +19,7 @@ import numpy as np
 
 from unsup3d.data.base import ArrayImageDataset, check_factor_sizes, grid_factors
 from unsup3d.data.dsprites import find_data_file
-from unsup3d.data.npz import load_npz_array, npz_keys
+from unsup3d.data.npz import load_npz_array, require_npz_key
 from unsup3d.errors import UserError
 
 FILE_NAME = "real3d_complicated_shapes_ordered.npz"
@@ -62,12 +62,7 @@ class MPI3D(ArrayImageDataset):
         super().__init__(root, split, image_size, **common)
         path = find_data_file(root, FILE_NAME, "*.npz", f"MPI3D's {FILE_NAME}")
         self.source = path
-        keys = npz_keys(path)
-        if "images" not in keys:
-            raise UserError(
-                f"{path}: no 'images' array (keys: {', '.join(keys) or 'none'}); expected MPI3D's "
-                f"{FILE_NAME} with key images"
-            )
+        require_npz_key(path, "images", f"MPI3D's {FILE_NAME} with key images")
         self.images = load_npz_array(path, "images")
         if self.images.ndim != 4 or self.images.shape[-1] != 3:
             raise UserError(

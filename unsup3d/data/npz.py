@@ -31,6 +31,17 @@ def npz_keys(path: str | os.PathLike) -> list[str]:
         ) from exc
 
 
+def require_npz_key(path: str | os.PathLike, key: str, expected: str) -> list[str]:
+    """The array names of an ``.npz`` (`npz_keys`), or a `UserError` naming the file, the keys it
+    has and ``expected`` (what the file should be) if ``key`` is not among them."""
+    keys = npz_keys(path)
+    if key not in keys:
+        raise UserError(
+            f"{path}: no '{key}' array (keys: {', '.join(keys) or 'none'}); expected {expected}"
+        )
+    return keys
+
+
 def load_npz_array(path: str | os.PathLike, key: str, mmap: bool = True) -> np.ndarray:
     """One array of an ``.npz``: memory-mapped if stored uncompressed and ``mmap``, else loaded.
 
