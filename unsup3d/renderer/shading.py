@@ -33,7 +33,8 @@ def depth_to_normals(depth: torch.Tensor, K: torch.Tensor, eps: float = 1e-12) -
     nx = tu[1] * tv[2] - tu[2] * tv[1]
     ny = tu[2] * tv[0] - tu[0] * tv[2]
     nz = tu[0] * tv[1] - tu[1] * tv[0]
-    norm = (nx * nx + ny * ny + nz * nz).sqrt().clamp(min=eps)
+    # max(|n|, eps), clamped before the square root so that |n| = 0 has a finite gradient.
+    norm = (nx * nx + ny * ny + nz * nz).clamp(min=eps * eps).sqrt()
     # Border pixels: (0, 0, 1).
     planes = [
         F.pad(n / norm, (1, 1, 1, 1), value=fill) for n, fill in ((nx, 0.0), (ny, 0.0), (nz, 1.0))
