@@ -161,18 +161,6 @@ def unwarp_points(
     return torch.stack(planes, dim=-1)
 
 
-def pixel_grid(
-    height: int, width: int, *, dtype: torch.dtype, device: torch.device | None
-) -> torch.Tensor:
-    """Integer pixel-centre coordinates (H, W, 2) holding (u, v) = (column, row)."""
-    v, u = torch.meshgrid(
-        torch.arange(height, dtype=dtype, device=device),
-        torch.arange(width, dtype=dtype, device=device),
-        indexing="ij",
-    )
-    return torch.stack([u, v], dim=-1)
-
-
 def depth_to_planes(depth: torch.Tensor, K: torch.Tensor) -> Planes:
     """`depth_to_points` as coordinate planes: x = (u - cx) / fx * d, y = (v - cy) / fy * d,
     z = d, each (B, H, W)."""

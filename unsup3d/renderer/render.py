@@ -13,7 +13,13 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from unsup3d.renderer.camera import depth_to_planes, intrinsics, project_planes, transform_planes
+from unsup3d.renderer.camera import (
+    depth_to_planes,
+    intrinsics,
+    pixels_to_grid,
+    project_planes,
+    transform_planes,
+)
 from unsup3d.renderer.mesh import grid_faces
 from unsup3d.renderer.rasterize import rasterize, rasterize_depth
 
@@ -179,8 +185,7 @@ class Renderer:
             depth_to_planes(depth, K), view, self.rot_center_depth, inverse=True
         )
         u, v, _ = project_planes(points, K)
-        # `pixels_to_grid` on planes: u / (S-1) * 2 - 1.
-        return torch.stack([u * (2.0 / (s - 1)) - 1.0, v * (2.0 / (s - 1)) - 1.0], dim=-1)
+        return pixels_to_grid(torch.stack([u, v], dim=-1), s, s)
 
     def reconstruct(
         self, canon_depth: torch.Tensor, canon_image: torch.Tensor, view: torch.Tensor
