@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from analysis.figures import _plt, _save
 from unsup3d.errors import UserError, cli_main, setup_logging
-from unsup3d.utils import atomic_path
 
 log = logging.getLogger("analysis.demo_figure")
 
@@ -643,12 +643,7 @@ def _panel_invariance(ax, r: DemoResults) -> None:
 
 def demo_figure(r: DemoResults, title: str = DEFAULT_TITLE):
     """The six-panel matplotlib ``Figure`` (17 x 9.5 in; not saved)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, 3, figsize=(17, 9.5))
+    fig, axes = _plt().subplots(2, 3, figsize=(17, 9.5))
     _panel_correlation(axes[0, 0], r)
     for ax, k, tag in zip(axes[0, 1:], r.variants, "bc"):
         _panel_factor_matrix(fig, ax, r, k, tag)
@@ -682,11 +677,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         retrained,
     )
     fig = demo_figure(r, args.title)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
+    _save(fig, out, dpi=110, bbox_inches=None)
     print(
         f"wrote {out}; {r.probe_label} majority class: test {r.chance['in_distribution']:.4f}, "
         f"ood {r.chance['ood']:.4f}"

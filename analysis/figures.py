@@ -24,10 +24,11 @@ def _plt():
     return plt
 
 
-def _save(fig, path: str | os.PathLike) -> Path:
+def _save(fig, path: str | os.PathLike, dpi: int = 120, bbox_inches: str | None = "tight") -> Path:
+    """Write ``fig`` as a PNG atomically, then close it."""
     path = Path(path)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches=bbox_inches)
     _plt().close(fig)
     return path
 
