@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.figures import _plt, _save
+from analysis.figures import pyplot, save_png
 from unsup3d.errors import UserError, cli_main, setup_logging
 
 log = logging.getLogger("analysis.demo_figure")
@@ -643,7 +643,7 @@ def _panel_invariance(ax, r: DemoResults) -> None:
 
 def demo_figure(r: DemoResults, title: str = DEFAULT_TITLE):
     """The six-panel matplotlib ``Figure`` (17 x 9.5 in; not saved)."""
-    fig, axes = _plt().subplots(2, 3, figsize=(17, 9.5))
+    fig, axes = pyplot().subplots(2, 3, figsize=(17, 9.5))
     _panel_correlation(axes[0, 0], r)
     for ax, k, tag in zip(axes[0, 1:], r.variants, "bc"):
         _panel_factor_matrix(fig, ax, r, k, tag)
@@ -677,7 +677,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         retrained,
     )
     fig = demo_figure(r, args.title)
-    _save(fig, out, dpi=110, bbox_inches=None)
+    save_png(fig, out, dpi=110, bbox_inches=None)
     print(
         f"wrote {out}; {r.probe_label} majority class: test {r.chance['in_distribution']:.4f}, "
         f"ood {r.chance['ood']:.4f}"

@@ -15,7 +15,8 @@ import numpy as np
 from unsup3d.utils import atomic_path
 
 
-def _plt():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -24,12 +25,14 @@ def _plt():
     return plt
 
 
-def _save(fig, path: str | os.PathLike, dpi: int = 120, bbox_inches: str | None = "tight") -> Path:
+def save_png(
+    fig, path: str | os.PathLike, dpi: int = 120, bbox_inches: str | None = "tight"
+) -> Path:
     """Write ``fig`` as a PNG atomically, then close it."""
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi, bbox_inches=bbox_inches)
-    _plt().close(fig)
+    pyplot().close(fig)
     return path
 
 
@@ -59,7 +62,7 @@ def correlation_heatmaps(
     titles: Mapping[str, str] | None = None,
 ) -> Path:
     """One annotated heatmap per correlation measure (G x G, diagonal 1), side by side."""
-    plt = _plt()
+    plt = pyplot()
     names = list(matrices)
     fig, axes = plt.subplots(
         1, len(names), figsize=(4.3 * len(names), 3.9), squeeze=False, layout="constrained"
@@ -73,7 +76,7 @@ def correlation_heatmaps(
         ax.set_title((titles or {}).get(name, name), fontsize=10)
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     fig.suptitle("Correlation between feature groups", fontsize=11)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def factor_prediction_figure(
@@ -86,7 +89,7 @@ def factor_prediction_figure(
 ) -> Path:
     """Feature group x physical factor group R^2 matrix (ideal: diagonal), and optionally the
     per-factor matrix beside it (`factor_prediction_fig`)."""
-    return _save(
+    return save_png(
         factor_prediction_fig(matrix, feature_groups, factor_groups, per_factor, factor_names),
         path,
     )
@@ -112,7 +115,7 @@ def factor_prediction_fig(
         per_factor: optional (G, K) R^2 per factor; drawn transposed (factors as rows).
         factor_names: K names for ``per_factor``.
     """
-    plt = _plt()
+    plt = pyplot()
     g = len(feature_groups)
     left_w = max(3.0, 0.9 * len(factor_groups) + 1.5)
     left_h = 0.55 * g + 2.6
@@ -162,7 +165,7 @@ def attribution_bars(
     title: str = "Integrated-gradients share per feature group",
 ) -> Path:
     """Grouped bars: for each explained output (outer key), the share of each feature group."""
-    plt = _plt()
+    plt = pyplot()
     outputs = list(shares)
     groups = list(next(iter(shares.values())))
     width = 0.8 / len(groups)
@@ -177,7 +180,7 @@ def attribution_bars(
     ax.set_ylim(0, 105)
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, ncols=len(groups), loc="upper center", bbox_to_anchor=(0.5, -0.12))
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 CAM_CMAP = "inferno"  # perceptually uniform; the overlay's opacity also grows with the value
@@ -217,7 +220,7 @@ def grad_cam_grid(
 ) -> Path:
     """Rows = samples; columns = the image, then each encoder's Grad-CAM over it (Fig. 4 style);
     see `grad_cam_fig`."""
-    return _save(grad_cam_fig(images, maps, shares), path)
+    return save_png(grad_cam_fig(images, maps, shares), path)
 
 
 def grad_cam_fig(
@@ -238,7 +241,7 @@ def grad_cam_fig(
     """
     import matplotlib
 
-    plt = _plt()
+    plt = pyplot()
     names = list(maps)
     b = images.shape[0]
     cols = 1 + len(names)
@@ -301,7 +304,7 @@ def ablation_bars(
     label: str | None = None,
 ) -> Path:
     """Bars of in-distribution vs OOD score for each group set; see `ablation_fig`."""
-    return _save(ablation_fig(results, metric, label), path)
+    return save_png(ablation_fig(results, metric, label), path)
 
 
 # (result key, bar label, chance key, majority-class key, bar colour, chance-line colour)
@@ -325,7 +328,7 @@ def ablation_fig(
             each of its bars, one legend entry per split; a bar below its line is below chance.
         label: the label being probed, named in the title.
     """
-    plt = _plt()
+    plt = pyplot()
     sets = list(results)
     x = np.arange(len(sets))
     width = 0.4
@@ -367,7 +370,7 @@ def invariance_bars(
 ) -> Path:
     """Per-group feature movement (``change_vs_spread`` and ``relative_change``) under a re-render;
     see `invariance_fig`."""
-    return _save(invariance_fig(invariance, change), path)
+    return save_png(invariance_fig(invariance, change), path)
 
 
 # What each bar is (analysis.robust.feature_invariance): two unitless ratios.
@@ -380,7 +383,7 @@ INVARIANCE_KEYS = {
 
 def invariance_fig(invariance: Mapping[str, Mapping[str, float]], change: str = "light"):
     """The figure of `invariance_bars` (a matplotlib ``Figure``, not saved)."""
-    plt = _plt()
+    plt = pyplot()
     groups = list(invariance)
     x = np.arange(len(groups))
     fig, ax = plt.subplots(figsize=(max(5.5, 1.2 * len(groups) + 2.0), 3.6), layout="constrained")

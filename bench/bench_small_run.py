@@ -100,6 +100,65 @@ def evaluate(model: InverseRenderer, batch: dict, chunk: int = 32) -> dict[str, 
     }
 
 
+def save_depth_figure(model: InverseRenderer, batch: dict, path: str, faces: int = 6) -> None:
+    """A PNG of the first held-out faces: input, reconstruction, ground-truth and predicted depth
+    in the input view (face pixels, each map in its own colour range), and the centred log depth
+    along the row through the face's middle, true and predicted (whose relief is compared)."""
+    from analysis.figures import pyplot, save_png
+
+    model.eval()
+    with torch.no_grad():
+        out = model(batch["image"][:faces])
+    model.train()
+    gt = batch["view_depth"][:faces]
+    r = model.renderer
+    mask = evaluation_masks(out.recon_depth, gt, r.depth_hi, batch["mask"][:faces])["object"]
+    side = scale_invariant_depth_error(out.recon_depth, gt, mask)
+    const = constant_depth_side(gt, mask)
+    _, slope = _masked_fit(out.recon_depth.log(), gt.log(), mask)
+    plt = pyplot()
+    fig, axes = plt.subplots(5, faces, figsize=(1.9 * faces, 9.6), squeeze=False)
+    for j in range(faces):
+        m = mask[j].bool()
+        rows = m.any(dim=1).nonzero().squeeze(1)
+        row = int(rows[rows.numel() // 2]) if rows.numel() else gt.shape[1] // 2
+        col = axes[:, j]
+        col[0].imshow(batch["image"][j].permute(1, 2, 0).numpy())
+        col[0].set_title(f"SIDE {side[j]:.4f}\nconstant {const[j]:.4f}", fontsize=8)
+        col[1].imshow(out.recon_image[j].clamp(0, 1).permute(1, 2, 0).numpy())
+        for ax, d in ((col[2], gt[j]), (col[3], out.recon_depth[j])):
+            shown = torch.where(m, d, torch.full_like(d, float("nan"))).numpy()
+            ax.imshow(shown, cmap="viridis_r")
+            ax.axhline(row, color="w", lw=0.6, ls=":")
+        on = m[row]
+        x = on.nonzero().squeeze(1).numpy()
+        for d, style, label in ((gt[j], "k-", "true"), (out.recon_depth[j], "r-", "predicted")):
+            line = d[row].log()
+            line = line - line[on].mean()
+            col[4].plot(x, line[on].numpy(), style, lw=1.2, label=label)
+        col[4].set_title(f"relief x{slope[j]:.2f}", fontsize=8)
+        col[4].tick_params(labelsize=6)
+        col[4].invert_yaxis()  # nearer (smaller depth) up
+        for ax in col[:4]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    for ax, name in zip(
+        axes[:, 0],
+        (
+            "input",
+            "reconstruction",
+            "true depth",
+            "predicted depth",
+            "centred log depth\n(dotted row)",
+        ),
+    ):
+        ax.set_ylabel(name, fontsize=8)
+    axes[4, 0].legend(fontsize=6, loc="lower center")
+    fig.suptitle("held-out faces: depth in the input view on face pixels", fontsize=10)
+    fig.tight_layout()
+    save_png(fig, path, dpi=100)
+
+
 def run(args: argparse.Namespace) -> dict:
     torch.manual_seed(args.seed)
     size, batch = args.size, args.batch
@@ -138,6 +197,8 @@ def run(args: argparse.Namespace) -> dict:
     after = evaluate(model, held_out)
     if args.save:
         torch.save(model.state_dict(), args.save)
+    if args.figure:
+        save_depth_figure(model, held_out, args.figure)
     result = {
         "settings": {k: v for k, v in vars(args).items() if k not in ("json", "save")},
         "before": before,
@@ -188,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--json", default="", help="also write the results to this JSON file")
     p.add_argument("--save", default="", help="also save the trained model's state dict here")
+    p.add_argument("--figure", default="", help="also draw the held-out faces' depth into this PNG")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

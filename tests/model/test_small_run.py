@@ -37,10 +37,10 @@ def test_300_steps_of_the_small_preset_learn_the_faces(tmp_path):
 
 def test_the_script_runs_and_reports_on_a_tiny_setting(tmp_path):
     # Fast smoke run of the same script (2 steps, 16 px): every metric is written.
-    out = tmp_path / "tiny.json"
-    args = ["--steps", "2", "--batch", "2", "--size", "16", "--eval_images", "4", "--threads", "1"]
+    out, png = tmp_path / "tiny.json", tmp_path / "depth.png"
+    args = ["--steps", "2", "--batch", "2", "--size", "16", "--eval_images", "6", "--threads", "1"]
     proc = subprocess.run(
-        [sys.executable, str(SCRIPT), *args, "--json", str(out)],
+        [sys.executable, str(SCRIPT), *args, "--json", str(out), "--figure", str(png)],
         capture_output=True,
         text=True,
         check=False,
@@ -51,3 +51,4 @@ def test_the_script_runs_and_reports_on_a_tiny_setting(tmp_path):
     for key in ("side", "side_best_constant", "side_scene", "log_depth_correlation", "recon_l1"):
         assert key in result["after"], key
     assert "held-out SIDE" in proc.stdout
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
