@@ -41,7 +41,7 @@ from unsup3d.loocc import LooccSettings
 from unsup3d.losses import LossWeights, photometric_l1
 from unsup3d.model import InverseRenderer, ModelSettings, compute_objective
 from unsup3d.renderer import depth_to_normals
-from unsup3d.utils import keep_freed_memory
+from unsup3d.utils import add_default_malloc_option, apply_malloc_option
 
 
 def _masked_fit(
@@ -241,20 +241,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--eval_every", type=int, default=0, help="held-out metrics every k steps (0: off)"
     )
-    p.add_argument(
-        "--default_malloc",
-        action="store_true",
-        help="keep glibc's default malloc settings (by default the benchmark calls "
-        "unsup3d.utils.keep_freed_memory, as run.py does)",
-    )
+    add_default_malloc_option(p)
     p.add_argument("--json", default="", help="also write the results to this JSON file")
     p.add_argument("--save", default="", help="also save the trained model's state dict here")
     p.add_argument("--figure", default="", help="also draw the held-out faces' depth into this PNG")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    if not args.default_malloc:
-        keep_freed_memory()
+    apply_malloc_option(args)
     result = run(args)
     b, a = result["before"], result["after"]
     print(

@@ -43,7 +43,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from unsup3d.data.synthetic import SyntheticDataset
-from unsup3d.utils import keep_freed_memory
+from unsup3d.utils import add_default_malloc_option, apply_malloc_option
 
 
 def _load() -> str:
@@ -134,16 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--materialize", type=int, default=0, help="also time writing N train images (0: skip)"
     )
-    parser.add_argument(
-        "--default_malloc",
-        action="store_true",
-        help="keep glibc's default malloc settings (by default the benchmark calls "
-        "unsup3d.utils.keep_freed_memory, as run.py does)",
-    )
+    add_default_malloc_option(parser)
 
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    malloc = "default" if args.default_malloc or not keep_freed_memory() else "keep_freed_memory"
+    malloc = apply_malloc_option(args)
     print(
         f"bench_synthetic: torch {torch.__version__}, {args.threads} thread(s), "
         f"{os.cpu_count()} CPUs visible, load average {_load()}, batch {args.batch}, "

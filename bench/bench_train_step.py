@@ -33,7 +33,7 @@ import torch
 from unsup3d.loocc import LooccSettings
 from unsup3d.losses import LossWeights
 from unsup3d.model import InverseRenderer, ModelSettings, compute_objective
-from unsup3d.utils import keep_freed_memory
+from unsup3d.utils import add_default_malloc_option, apply_malloc_option
 
 NAMES = {"none": "none", "L": "LOOCC-L", "LV": "LOOCC-LV"}
 
@@ -156,20 +156,14 @@ def main(argv: list[str] | None = None) -> int:
         help="state dict to start from (e.g. bench_small_run.py --save): an untrained model's "
         "noisy depth makes view-perturbed rasterisation slower than a trained one's",
     )
-    p.add_argument(
-        "--default_malloc",
-        action="store_true",
-        help="keep glibc's default malloc settings (by default the benchmark calls "
-        "unsup3d.utils.keep_freed_memory, as run.py does)",
-    )
+    add_default_malloc_option(p)
     p.add_argument("--json", default="", help="also write all results to this JSON file")
     p.add_argument("--child", default="", help=argparse.SUPPRESS)
     p.add_argument("--preset", default="small", help=argparse.SUPPRESS)
     p.add_argument("--variant", default="none", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        if not args.default_malloc:
-            keep_freed_memory()
+        apply_malloc_option(args)
         print(json.dumps(child_time(args) if args.child == "time" else child_memory(args)))
         return 0
     if "none" not in args.variants:

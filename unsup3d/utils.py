@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import hashlib
 import json
@@ -56,6 +57,24 @@ def keep_freed_memory(trim_mib: int = 256, mmap_mib: int = 32) -> bool:
     if mallopt(_M_MMAP_THRESHOLD, mmap_mib << 20) != 1:
         return False
     return mallopt(_M_TRIM_THRESHOLD, trim_mib << 20) == 1
+
+
+def add_default_malloc_option(parser: argparse.ArgumentParser) -> None:
+    """The benchmarks' ``--default_malloc`` flag (see `apply_malloc_option`)."""
+    parser.add_argument(
+        "--default_malloc",
+        action="store_true",
+        help="keep glibc's default malloc settings (by default the benchmark calls "
+        "unsup3d.utils.keep_freed_memory, as run.py does)",
+    )
+
+
+def apply_malloc_option(args: argparse.Namespace) -> str:
+    """Call `keep_freed_memory` unless ``args.default_malloc``; return the settings in effect,
+    "keep_freed_memory" or "default"."""
+    if not args.default_malloc and keep_freed_memory():
+        return "keep_freed_memory"
+    return "default"
 
 
 def seed_everything(seed: int) -> None:
