@@ -29,9 +29,10 @@ def test_300_steps_of_the_small_preset_learn_the_faces(tmp_path):
     # scale-invariant error falls from the untrained model's.
     assert after["log_depth_correlation"] > 0.5
     assert after["side"] < before["side"]
-    # Over every covered pixel (the "scene" mask, run.py test's side_mean) it beats the best constant
-    # depth map. On face pixels alone it does not yet at 300 steps (relief about 2x too deep,
-    # see docs/model.md), so that is reported, not asserted.
+    # The issue's criterion: on the held-out faces' own pixels the depth beats the best constant
+    # depth map (with the script's defaults: 32 px, batch 128, LOOCC-LV weight 0.03; see
+    # docs/model.md), and so it does over every covered pixel (run.py test's side_mean).
+    assert after["side"] < after["side_best_constant"]
     assert after["side_scene"] < after["side_scene_best_constant"]
 
 
