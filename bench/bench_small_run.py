@@ -60,6 +60,23 @@ def _masked_fit(
     return cov / (var_a * var_b).sqrt(), cov / var_b
 
 
+def _face_depth(
+    out, gt: torch.Tensor, parts: torch.Tensor, depth_hi: float
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """The evaluation masks of a model output (`evaluation_masks`) and its per-image (B,) depth
+    metrics on face pixels (the "object" mask): SIDE, the best constant's SIDE, log-depth
+    correlation and relief scale."""
+    masks = evaluation_masks(out.recon_depth, gt, depth_hi, parts)
+    mask = masks["object"]
+    corr, slope = _masked_fit(out.recon_depth.log(), gt.log(), mask)
+    return masks, {
+        "side": scale_invariant_depth_error(out.recon_depth, gt, mask),
+        "constant": constant_depth_side(gt, mask),
+        "corr": corr,
+        "slope": slope,
+    }
+
+
 def evaluate(model: InverseRenderer, batch: dict, chunk: int = 32) -> dict[str, float]:
     """Held-out reconstruction L1 and depth metrics (means over images)."""
     model.eval()
@@ -72,13 +89,12 @@ def evaluate(model: InverseRenderer, batch: dict, chunk: int = 32) -> dict[str, 
             out = model(images)
             l1s.append(photometric_l1(out.recon_image * 2 - 1, images * 2 - 1, out.mask).item())
             gt = batch["view_depth"][i : i + chunk]
-            masks = evaluation_masks(out.recon_depth, gt, r.depth_hi, batch["mask"][i : i + chunk])
+            masks, face = _face_depth(out, gt, batch["mask"][i : i + chunk], r.depth_hi)
             mask = masks["object"]
-            sides.append(scale_invariant_depth_error(out.recon_depth, gt, mask))
-            corr, slope = _masked_fit(out.recon_depth.log(), gt.log(), mask)
-            corrs.append(corr)
-            slopes.append(slope)
-            consts.append(constant_depth_side(gt, mask))
+            sides.append(face["side"])
+            corrs.append(face["corr"])
+            slopes.append(face["slope"])
+            consts.append(face["constant"])
             scene = masks["scene"]  # all covered pixels, run.py test's side_mean
             scene_sides.append(scale_invariant_depth_error(out.recon_depth, gt, scene))
             scene_consts.append(constant_depth_side(gt, scene))
@@ -114,11 +130,8 @@ def save_depth_figure(model: InverseRenderer, batch: dict, path: str, faces: int
         out = model(batch["image"][:faces])
     model.train()
     gt = batch["view_depth"][:faces]
-    r = model.renderer
-    mask = evaluation_masks(out.recon_depth, gt, r.depth_hi, batch["mask"][:faces])["object"]
-    side = scale_invariant_depth_error(out.recon_depth, gt, mask)
-    const = constant_depth_side(gt, mask)
-    _, slope = _masked_fit(out.recon_depth.log(), gt.log(), mask)
+    masks, face = _face_depth(out, gt, batch["mask"][:faces], model.renderer.depth_hi)
+    mask, side, const, slope = masks["object"], face["side"], face["constant"], face["slope"]
     plt = pyplot()
     fig, axes = plt.subplots(5, faces, figsize=(1.9 * faces, 9.6), squeeze=False)
     for j in range(faces):
