@@ -19,8 +19,9 @@ from pathlib import Path
 
 import torch
 
+from unsup3d.cli import cli_main, setup_logging
 from unsup3d.config import load_config
-from unsup3d.errors import UserError, cli_main, setup_logging
+from unsup3d.errors import UserError
 from unsup3d.utils import keep_freed_memory, resolve_device
 
 log = logging.getLogger("run")

@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 
 from analysis.figures import pyplot, save_png
-from unsup3d.errors import UserError, cli_main, setup_logging
+from unsup3d.cli import cli_main, setup_logging
+from unsup3d.errors import UserError
 
 log = logging.getLogger("analysis.demo_figure")
 

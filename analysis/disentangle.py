@@ -25,9 +25,9 @@ import numpy as np
 from analysis import metrics as M
 from analysis.correlation import group_correlation
 from analysis.factor_groups import factor_prediction_matrix
-from unsup3d.errors import UserError, cli_main, setup_logging
+from unsup3d.cli import cli_main, setup_logging, write_results
+from unsup3d.errors import UserError
 from unsup3d.features import FeatureSet, load_features
-from unsup3d.utils import write_results
 
 log = logging.getLogger("analysis.disentangle")
 

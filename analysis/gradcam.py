@@ -34,9 +34,10 @@ from analysis.attribution import (
     integrated_gradients_shares,
 )
 from analysis.model_access import cam_layers, split_images
-from unsup3d.errors import UserError, cli_main, setup_logging
+from unsup3d.cli import cli_main, setup_logging, write_results
+from unsup3d.errors import UserError
 from unsup3d.features import load_features
-from unsup3d.utils import atomic_path, resolve_device, sha256_file, write_results
+from unsup3d.utils import atomic_path, resolve_device, sha256_file
 
 log = logging.getLogger("analysis.gradcam")
 

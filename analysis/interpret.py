@@ -24,9 +24,9 @@ import numpy as np
 import torch
 
 from analysis.attribution import fit_probe_head, group_slices, integrated_gradients_shares
-from unsup3d.errors import UserError, cli_main, setup_logging
+from unsup3d.cli import cli_main, setup_logging, write_results
+from unsup3d.errors import UserError
 from unsup3d.features import load_features
-from unsup3d.utils import write_results
 
 log = logging.getLogger("analysis.interpret")
 

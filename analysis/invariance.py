@@ -42,7 +42,8 @@ import torch
 
 from analysis.model_access import split_images
 from analysis.robust import feature_invariance
-from unsup3d.errors import UserError, cli_main, setup_logging
+from unsup3d.cli import cli_main, setup_logging, write_results
+from unsup3d.errors import UserError
 from unsup3d.features import FeatureSet, save_features
 from unsup3d.loocc import (
     GROUPS,
@@ -52,7 +53,7 @@ from unsup3d.loocc import (
     perturb,
     render_perturbed,
 )
-from unsup3d.utils import resolve_device, write_results
+from unsup3d.utils import resolve_device
 
 log = logging.getLogger("analysis.invariance")
 

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 
 from analysis.robust import cluster_shift, feature_invariance, group_ablation
-from unsup3d.errors import UserError, cli_main, setup_logging
+from unsup3d.cli import cli_main, setup_logging, write_results
+from unsup3d.errors import UserError
 from unsup3d.features import FeatureSet, load_features
-from unsup3d.utils import write_results
 
 log = logging.getLogger("analysis.robustness")
 

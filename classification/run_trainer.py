@@ -38,9 +38,10 @@ from classification.data import (
 from classification.probe import STANDARDIZE, TrainConfig
 from classification.protocol import MODES, ProtocolConfig, run_protocol
 from classification.report import per_attribute_table, summary_table, write_per_attribute_csv
-from unsup3d.errors import UserError, cli_main, setup_logging
+from unsup3d.cli import cli_main, setup_logging, write_results
+from unsup3d.errors import UserError
 from unsup3d.features import SCENE_GROUPS
-from unsup3d.utils import atomic_write_text, git_sha, resolve_device, write_results
+from unsup3d.utils import atomic_write_text, git_sha, resolve_device
 
 log = logging.getLogger("classification")
 

@@ -25,9 +25,9 @@ import numpy as np
 from clustering.algorithms import HAC_BACKENDS
 from clustering.protocol import METHODS, ProtocolOptions, as_columns, average_tracks, run_protocol
 from clustering.report import format_table
-from unsup3d.errors import UserError, cli_main, setup_logging
+from unsup3d.cli import cli_main, setup_logging, write_results
+from unsup3d.errors import UserError
 from unsup3d.features import load_features
-from unsup3d.utils import write_results
 
 log = logging.getLogger("cluster_eval")
 

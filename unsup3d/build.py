@@ -14,12 +14,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from unsup3d.checkpoint import load_checkpoint, load_model_state
-from unsup3d.config import Config, config_from_dict
-from unsup3d.errors import UserError
+from unsup3d.config import Config
 from unsup3d.loocc import LooccSettings
 from unsup3d.losses import LossWeights, load_perceptual_net
 from unsup3d.model import InverseRenderer, ModelSettings, compute_objective
+from unsup3d.models import build_model, load_model
 from unsup3d.renderer import Renderer
 
 
@@ -83,11 +82,8 @@ def loocc_settings(cfg: Config) -> LooccSettings:
 
 
 def model(cfg: Config) -> InverseRenderer:
-    """The inverse renderer described by ``cfg`` (random initialisation, CPU)."""
-    try:
-        return InverseRenderer(model_settings(cfg), renderer(cfg))
-    except ValueError as exc:  # settings validated by the model: report as a config error
-        raise UserError(f"config: {exc}") from None
+    """The model described by ``cfg`` (random initialisation, CPU)."""
+    return build_model(cfg)
 
 
 def perceptual(cfg: Config, device: torch.device) -> nn.Module | None:
@@ -233,8 +229,4 @@ def model_from_checkpoint(
     path: str | Path, device: torch.device
 ) -> tuple[InverseRenderer, Config, dict[str, Any]]:
     """Rebuild the model from a checkpoint alone (its saved config) and load its weights."""
-    ckpt = load_checkpoint(path, map_location="cpu")
-    cfg = config_from_dict(ckpt["config"], source=f"{path} (saved config)")
-    net = model(cfg)
-    load_model_state(net, ckpt["model"], str(path))
-    return net.to(device).eval(), cfg, ckpt
+    return load_model(path, device)

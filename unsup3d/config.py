@@ -56,6 +56,7 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
+    name: str = "pdr"  # model registry name (unsup3d.models.MODELS)
     preset: Literal["paper", "small"] = "paper"  # paper: 29.4 M params; small: 3.8 M, CPU-sized
     encoder: Literal["conv", "unet"] = "conv"  # depth/albedo down path (unet: for segmentation)
     use_conf_map: bool = True  # confidence network for the photometric / perceptual losses

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 
+from unsup3d.errors import UserError
 from unsup3d.loocc import GROUPS, LooccSettings, loocc_loss
 from unsup3d.losses import LossWeights, PerceptualNet, reconstruction_loss
 from unsup3d.networks import (
@@ -197,6 +198,16 @@ class InverseRenderer(nn.Module):
         self.border_depth = (
             settings.border_depth if settings.border_depth is not None else 0.7 * hi + 0.3 * lo
         )
+
+    @classmethod
+    def from_config(cls, cfg) -> InverseRenderer:
+        """The inverse renderer described by a resolved `unsup3d.config.Config` (random init)."""
+        from unsup3d import build
+
+        try:
+            return cls(build.model_settings(cfg), build.renderer(cfg))
+        except ValueError as exc:  # settings validated by the model: report as a config error
+            raise UserError(f"config: {exc}") from None
 
     @property
     def depth_range(self) -> tuple[float, float]:

@@ -1,19 +1,16 @@
-"""Small shared helpers: seeding, devices, hashing, atomic writes, results files."""
+"""Small shared helpers: seeding, devices, hashing, atomic writes, git SHA, malloc settings."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import hashlib
-import json
 import os
 import random
 import subprocess
-import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -160,49 +157,3 @@ def git_sha(repo_dir: str | os.PathLike | None = None) -> str:
         return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().tolist()
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def write_results(
-    path: str | os.PathLike,
-    metrics: Mapping[str, Any],
-    inputs: Sequence[str | os.PathLike] = (),
-    argv: Sequence[str] | None = None,
-    options: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Write an evaluation's results JSON atomically: metrics, input hashes, command line.
-
-    Args:
-        path: the ``<name>.json`` to write.
-        metrics: the numbers (nested dicts/lists of numbers and strings; arrays are converted).
-        inputs: files the results were computed from; each is recorded with its SHA-256.
-        argv: the command line (default ``sys.argv``).
-        options: resolved options worth recording (groups, seeds, ...).
-
-    Returns:
-        The dict that was written.
-    """
-    record = {
-        "metrics": _jsonable(metrics),
-        "inputs": [{"path": str(p), "sha256": sha256_file(p)} for p in inputs],
-        "options": _jsonable(options or {}),
-        "command": list(sys.argv if argv is None else argv),
-        "git_sha": git_sha(),
-    }
-    atomic_write_text(path, json.dumps(record, indent=2, sort_keys=False) + "\n")
-    return record

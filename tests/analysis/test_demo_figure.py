@@ -15,7 +15,8 @@ import pytest
 import run
 from analysis import demo_figure, disentangle, interpret, invariance, robustness
 from analysis.toy_codes import toy_physical_features
-from unsup3d.errors import UserError, cli_main
+from unsup3d.cli import cli_main
+from unsup3d.errors import UserError
 from unsup3d.features import FeatureSet, save_features
 
 

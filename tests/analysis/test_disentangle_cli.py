@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from analysis.disentangle import main
-from unsup3d.errors import UserError, cli_main
+from unsup3d.cli import cli_main
+from unsup3d.errors import UserError
 
 FAST = ["--fvae_train", "200", "--fvae_eval", "200", "--cca_components", "4"]
 

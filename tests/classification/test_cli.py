@@ -8,7 +8,7 @@ import torch
 
 from classification import backbone as backbone_lib
 from classification import run_trainer
-from unsup3d.errors import cli_main
+from unsup3d.cli import cli_main
 
 REPO = Path(__file__).resolve().parents[2]
 

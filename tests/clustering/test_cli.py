@@ -12,7 +12,7 @@ import pytest
 from clustering.algorithms import finch_available
 from clustering.cluster_eval import main
 from clustering.metrics import METRIC_NAMES
-from unsup3d.errors import cli_main
+from unsup3d.cli import cli_main
 from unsup3d.utils import sha256_file
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,7 +12,8 @@ import pytest
 from unsup3d.data.idlist import read_id_list
 from unsup3d.data.split import main
 from unsup3d.data.utkface import UTKFace
-from unsup3d.errors import UserError, cli_main
+from unsup3d.cli import cli_main
+from unsup3d.errors import UserError
 
 
 @pytest.fixture

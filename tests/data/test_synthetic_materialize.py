@@ -11,7 +11,8 @@ import torch
 from unsup3d.data.materialize import RAFDB_LABEL, main, materialize
 from unsup3d.data.registry import build_dataset
 from unsup3d.data.synthetic import EMOTIONS, synthetic_cars, synthetic_faces
-from unsup3d.errors import UserError, cli_main
+from unsup3d.cli import cli_main
+from unsup3d.errors import UserError
 
 S = 16
 FACE_OPTS = {"frames_per_track": 4, "track_identities": 2, "images_per_identity": 3}

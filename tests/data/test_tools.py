@@ -14,7 +14,8 @@ from unsup3d.data.celeba import CelebA
 from unsup3d.data.celebamask import CLASSES, CelebAMaskHQ
 from unsup3d.data.idlist import read_id_list
 from unsup3d.data.shapenet import ShapeNetCars
-from unsup3d.errors import UserError, cli_main
+from unsup3d.cli import cli_main
+from unsup3d.errors import UserError
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "experiments" / "data" / "shapenet_car_classes.yaml"

@@ -115,7 +115,7 @@ def test_truncated_last_checkpoint_is_refused(tiny_config, capsys):
     )
     data = (out / "last.pt").read_bytes()
     (out / "last.pt").write_bytes(data[: len(data) // 3])
-    from unsup3d.errors import cli_main
+    from unsup3d.cli import cli_main
 
     assert (
         cli_main(
@@ -188,7 +188,7 @@ def test_torchrun_two_processes_match_one(tiny_config, tmp_path):
 )
 def test_cli_errors(argv, message, capsys, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    from unsup3d.errors import cli_main
+    from unsup3d.cli import cli_main
 
     assert cli_main(run.main, argv) == 2
     err = capsys.readouterr().err.strip()
@@ -196,7 +196,7 @@ def test_cli_errors(argv, message, capsys, monkeypatch):
 
 
 def test_nonempty_output_dir_and_config_change(tiny_config, capsys):
-    from unsup3d.errors import cli_main
+    from unsup3d.cli import cli_main
 
     cfg, out = tiny_config()
     out.mkdir()
@@ -226,7 +226,7 @@ def test_nonempty_output_dir_and_config_change(tiny_config, capsys):
 
 
 def test_missing_vgg_weights_stop_at_start(tiny_config, tmp_path, capsys):
-    from unsup3d.errors import cli_main
+    from unsup3d.cli import cli_main
 
     cfg, out = tiny_config()
     vgg = tmp_path / "vgg16.pth"
@@ -252,7 +252,7 @@ def test_missing_vgg_weights_stop_at_start(tiny_config, tmp_path, capsys):
 
 def test_non_finite_loss_stops_naming_step_and_term(tiny_config, monkeypatch, capsys):
     from unsup3d import build
-    from unsup3d.errors import cli_main
+    from unsup3d.cli import cli_main
 
     real = build.objective
 
@@ -269,7 +269,7 @@ def test_non_finite_loss_stops_naming_step_and_term(tiny_config, monkeypatch, ca
 
 
 def test_test_and_extract_overrides_start_from_the_checkpoint(tiny_config, tmp_path, capsys):
-    from unsup3d.errors import cli_main
+    from unsup3d.cli import cli_main
 
     cfg, out = tiny_config()  # 16 px, not the default 64
     assert (

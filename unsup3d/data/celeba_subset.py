@@ -19,7 +19,8 @@ from pathlib import Path
 from unsup3d.data.base import hash_order, require_file
 from unsup3d.data.celeba import PARTITIONS, celeba_root, read_pairs
 from unsup3d.data.idlist import write_id_list
-from unsup3d.errors import UserError, cli_main, setup_logging
+from unsup3d.cli import cli_main, setup_logging
+from unsup3d.errors import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -34,7 +34,8 @@ from unsup3d.data.base import CorruptImageError, decode_image, require_dir, requ
 from unsup3d.data.celeba import read_pairs
 from unsup3d.data.celebamask import CLASSES
 from unsup3d.data.idlist import read_id_list, write_id_list
-from unsup3d.errors import UserError, cli_main, setup_logging
+from unsup3d.cli import cli_main, setup_logging
+from unsup3d.errors import UserError
 
 log = logging.getLogger(__name__)
 

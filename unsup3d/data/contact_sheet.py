@@ -21,7 +21,8 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from unsup3d.data.synthetic import CAR_CLASSES, EMOTIONS, SyntheticDataset
-from unsup3d.errors import UserError, cli_main, setup_logging
+from unsup3d.cli import cli_main, setup_logging
+from unsup3d.errors import UserError
 from unsup3d.utils import atomic_path
 
 log = logging.getLogger(__name__)

@@ -54,7 +54,8 @@ from PIL import Image
 
 from unsup3d.data.idlist import write_id_list
 from unsup3d.data.synthetic import DATASET_NAMES, EMOTIONS, SPLITS, SyntheticDataset
-from unsup3d.errors import UserError, cli_main, setup_logging
+from unsup3d.cli import cli_main, setup_logging
+from unsup3d.errors import UserError
 from unsup3d.utils import atomic_path, atomic_write_text, keep_freed_memory
 
 log = logging.getLogger(__name__)

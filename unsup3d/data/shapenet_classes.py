@@ -30,7 +30,8 @@ import yaml
 
 from unsup3d.data.base import hash_order, list_images, require_file
 from unsup3d.data.idlist import write_id_list
-from unsup3d.errors import UserError, cli_main, setup_logging
+from unsup3d.cli import cli_main, setup_logging
+from unsup3d.errors import UserError
 
 log = logging.getLogger(__name__)
 

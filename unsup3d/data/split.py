@@ -27,7 +27,8 @@ from pathlib import Path
 
 from unsup3d.data.base import assign_splits, list_images
 from unsup3d.data.idlist import read_id_list, write_id_list
-from unsup3d.errors import UserError, cli_main, setup_logging
+from unsup3d.cli import cli_main, setup_logging
+from unsup3d.errors import UserError
 
 log = logging.getLogger(__name__)
 

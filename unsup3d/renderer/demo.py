@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from unsup3d.errors import cli_main, setup_logging
+from unsup3d.cli import cli_main, setup_logging
 from unsup3d.renderer import Renderer, depth_to_normals, lambertian_shading, light_direction
 from unsup3d.utils import atomic_path
 

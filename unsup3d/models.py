@@ -1,0 +1,73 @@
+"""The model registry: ``model.name`` in a config -> the model class, resolved lazily.
+
+Each entry is a ``"module:Class"`` path, imported only when that model is built, so the core never
+imports a model package (``baselines/``) it does not need. A registered class provides:
+
+- ``Settings``: the frozen settings dataclass of its ``model`` config section (with a ``name``
+  field), defined once beside the class (`unsup3d.schema`);
+- ``from_config(cfg)``: the model with random weights for a resolved `unsup3d.config.Config`.
+
+Register another model with `register_model` (the baselines do, by module path).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from unsup3d.errors import UserError
+
+MODELS: dict[str, str] = {"pdr": "unsup3d.model:InverseRenderer"}
+
+
+def register_model(name: str, path: str) -> None:
+    """Register ``"module:Class"`` under ``model.name: <name>``.
+
+    Raises:
+        ValueError: the name is taken by another path (a programming error, not user input).
+    """
+    if MODELS.get(name, path) != path:
+        raise ValueError(f"model name {name!r} is already registered to {MODELS[name]!r}")
+    if ":" not in path:
+        raise ValueError(f"model path {path!r} must be 'module:Class'")
+    MODELS[name] = path
+
+
+def model_class(name: str) -> type:
+    """The class registered as ``name``.
+
+    Raises:
+        UserError: an unknown name (repeating it and listing the registered ones).
+    """
+    if name not in MODELS:
+        raise UserError(
+            f"model.name '{name}': unknown model; registered models: {', '.join(sorted(MODELS))}"
+        )
+    module, attr = MODELS[name].split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def build_model(cfg) -> Any:
+    """The model described by ``cfg`` (a resolved `unsup3d.config.Config`), random weights, CPU."""
+    return model_class(cfg.model.name).from_config(cfg)
+
+
+def load_model(path: str | Path, device) -> tuple[Any, Any, dict[str, Any]]:
+    """Rebuild a model from a checkpoint alone (its saved config) and load its weights strictly.
+
+    Args:
+        path: a checkpoint written by the trainer (``best.pt``, ``last.pt``, ...).
+        device: where to put the model.
+
+    Returns:
+        (model in eval mode on ``device``, its `Config`, the checkpoint dict).
+    """
+    from unsup3d.checkpoint import load_checkpoint, load_model_state
+    from unsup3d.config import config_from_dict
+
+    ckpt = load_checkpoint(path, map_location="cpu")
+    cfg = config_from_dict(ckpt["config"], source=f"{path} (saved config)")
+    net = build_model(cfg)
+    load_model_state(net, ckpt["model"], str(path))
+    return net.to(device).eval(), cfg, ckpt
