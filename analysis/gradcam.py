@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.num_images < 1:
         raise UserError(f"--num_images {args.num_images}: must be >= 1, e.g. 8")
     device = resolve_device(args.gpu)
-    from unsup3d import build
+    from unsup3d.api import load_model
 
     fs = load_features(args.features)
     groups = fs.resolve_groups(args.groups, args.features)
@@ -123,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if out.is_dir() and any(out.iterdir()) and not args.overwrite:
         raise UserError(f"{out}: folder is not empty; pass --overwrite or another --output_dir")
 
-    model, cfg, _ = build.model_from_checkpoint(args.checkpoint, device)
+    model, cfg, _ = load_model(args.checkpoint, device)
     feat_sha = fs.meta.get("checkpoint_sha256")
     if feat_sha is not None and feat_sha != sha256_file(args.checkpoint):
         raise UserError(

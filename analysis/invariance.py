@@ -241,9 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if out_dir.is_dir() and any(out_dir.iterdir()) and not args.overwrite:
         raise UserError(f"{out_dir}: folder is not empty; pass --overwrite or another --output_dir")
-    from unsup3d import build
+    from unsup3d.api import load_model
 
-    model, cfg, _ = build.model_from_checkpoint(args.checkpoint, device)
+    model, cfg, _ = load_model(args.checkpoint, device)
     model.eval()
     images, ids = split_images(cfg, args.split, args.num_images, device)
     kinds = KINDS[args.perturb]

@@ -46,14 +46,14 @@ def cam_layers(
     """The Grad-CAM target layer of each group's encoder (module docstring).
 
     Args:
-        model: an `unsup3d.model.InverseRenderer` (its ``nets()`` and ``settings.image_size``).
+        model: an `unsup3d.model.InverseRenderer` (its ``nets()`` and ``image_size``).
         groups: encoder names (``depth``, ``albedo``, ``light``, ``view``).
         min_size: smallest output side accepted (4: the release's 8 -> 4 conv at S = 64).
 
     Returns:
         group -> `CamLayer`.
     """
-    s = model.settings.image_size
+    s = model.image_size
     nets = model.nets()
     names = {m: n for n, m in model.named_modules()}
     out: dict[str, CamLayer] = {}
@@ -89,15 +89,15 @@ def split_images(cfg, split: str, num_images: int, device: torch.device):
     """The first ``num_images`` images of a split of the checkpoint's dataset, in order.
 
     Args:
-        cfg: the checkpoint's `Config`. split: ``test``, ``ood``, ... (`unsup3d.build.dataset`).
+        cfg: the checkpoint's `Config`. split: ``test``, ``ood``, ... (`unsup3d.api.dataset_from_config`).
         num_images: how many (the split may have fewer: all are then used).
 
     Returns:
         images (N, 3, S, S) float32 in [0, 1] on ``device``, and their ids (list of str).
     """
-    from unsup3d import build
+    from unsup3d.api import dataset_from_config
 
-    dataset = build.dataset(cfg, split)
+    dataset = dataset_from_config(cfg, split)
     n = min(int(num_images), len(dataset))
     if n == 0:
         raise UserError(f"{cfg.data.name} split {split!r}: no images; check data.root and --split")

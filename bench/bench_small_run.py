@@ -42,8 +42,9 @@ from unsup3d.depth_metrics import (
 )
 from unsup3d.loocc import LooccSettings
 from unsup3d.losses import LossWeights, photometric_l1
-from unsup3d.model import InverseRenderer, ModelSettings, compute_objective
-from unsup3d.renderer import depth_to_normals
+from unsup3d.model import InverseRenderer, ModelSettings
+from unsup3d.objective import compute_objective
+from unsup3d.renderer import Renderer, depth_to_normals
 from unsup3d.utils import add_default_malloc_option, apply_malloc_option
 
 
@@ -182,7 +183,7 @@ def run(args: argparse.Namespace) -> dict:
     test = synthetic_faces(args.eval_split, size, seed=args.seed, num_images=args.eval_images)
     t0 = time.perf_counter()
     held_out = test.generate_batch(list(range(args.eval_images)))
-    model = InverseRenderer(ModelSettings(preset="small", image_size=size, use_conf_map=args.conf))
+    model = InverseRenderer(ModelSettings(preset="small", use_conf_map=args.conf), Renderer(size))
     weights = LossWeights(lam_perc=0.0, lam_flip=args.lam_flip, lam_depth_sm=args.lam_depth_sm)
     loocc = LooccSettings(variant=args.variant, weight=args.loocc_weight)
     generator = torch.Generator().manual_seed(args.seed)

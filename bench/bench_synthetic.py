@@ -10,9 +10,9 @@ Per dataset and size it prints:
 - ``loader``: a DataLoader with ``--workers`` processes (one torch thread each, batched
   rendering through ``__getitems__``), images/s over ``--runs`` batches per worker after a
   warm-up batch, with every ground-truth key in the items, then with ``image`` alone (as the
-  trainer asks for: `unsup3d.build.dataset` ``keys``): how fast training is fed;
+  trainer asks for: `unsup3d.data.settings.dataset_from_config` ``keys``): how fast training is fed;
 - two ratio lines at each size: generating a batch / one training step of the ``small`` preset
-  on the same batch (`unsup3d.model.compute_objective` + backward + Adam, LOOCC off, no
+  on the same batch (`unsup3d.objective.compute_objective` + backward + Adam, LOOCC off, no
   perceptual term), both with ``--threads`` threads (wall time in one process), then both with
   one thread: the cost in core-seconds, as a one-thread DataLoader worker generates, and the
   goal line: <= 0.10 (data never starves training).
@@ -87,11 +87,13 @@ def time_train_step(images: torch.Tensor, runs: int) -> float | None:
     try:
         from unsup3d.loocc import LooccSettings
         from unsup3d.losses import LossWeights
-        from unsup3d.model import InverseRenderer, ModelSettings, compute_objective
+        from unsup3d.model import InverseRenderer, ModelSettings
+        from unsup3d.objective import compute_objective
+        from unsup3d.renderer import Renderer
     except ImportError:
         return None
     torch.manual_seed(0)
-    model = InverseRenderer(ModelSettings(preset="small", image_size=images.shape[-1]))
+    model = InverseRenderer(ModelSettings(preset="small"), Renderer(images.shape[-1]))
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     weights, loocc = LossWeights(lam_perc=0.0), LooccSettings(variant="none")
     generator = torch.Generator().manual_seed(0)

@@ -32,7 +32,9 @@ import torch
 
 from unsup3d.loocc import LooccSettings
 from unsup3d.losses import LossWeights
-from unsup3d.model import InverseRenderer, ModelSettings, compute_objective
+from unsup3d.model import InverseRenderer, ModelSettings
+from unsup3d.objective import compute_objective
+from unsup3d.renderer import Renderer
 from unsup3d.utils import add_default_malloc_option, apply_malloc_option
 
 NAMES = {"none": "none", "L": "LOOCC-L", "LV": "LOOCC-LV"}
@@ -62,8 +64,8 @@ def _setup(args: argparse.Namespace, preset: str):
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     images = _images(args.batch, args.size).to(device)
-    settings = ModelSettings(preset=preset, image_size=args.size, use_conf_map=not args.no_conf)
-    model = InverseRenderer(settings)
+    settings = ModelSettings(preset=preset, use_conf_map=not args.no_conf)
+    model = InverseRenderer(settings, Renderer(args.size))
     if args.init:
         model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True))
     model = model.to(device)

@@ -52,17 +52,17 @@ def load_backbone(checkpoint_path: str | os.PathLike, device: torch.device) -> n
             "then pass --features train.npz --eval-features test.npz"
         )
     # The model is rebuilt from the checkpoint's own config (STYLE.md §2) and loaded strictly.
-    from unsup3d import build
+    from unsup3d.api import load_model
 
-    model, _, _ = build.model_from_checkpoint(path, device)
+    model, _, _ = load_model(path, device)
     if not callable(getattr(model, "get_features", None)):
         raise UserError(f"{path}: the model built from this checkpoint has no get_features()")
     return model
 
 
 def backbone_image_size(model: nn.Module) -> int | None:
-    """The image size S a backbone was built for (``model.settings.image_size``), if it says."""
-    size = getattr(getattr(model, "settings", None), "image_size", None)
+    """The image size S a backbone was built for (``model.image_size``), if it says."""
+    size = getattr(model, "image_size", None)
     return int(size) if size is not None else None
 
 

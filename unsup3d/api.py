@@ -62,7 +62,7 @@ _EXPORTS: dict[str, str] = {
     "render_perturbed": "unsup3d.loocc:render_perturbed",
     "build_dataset": "unsup3d.data.registry:build_dataset",
     "DATASETS": "unsup3d.data.registry:DATASETS",
-    "dataset_from_config": "unsup3d.build:dataset",
+    "dataset_from_config": "unsup3d.data.settings:dataset_from_config",
     "iterate_batches": "unsup3d.trainer:iterate_batches",
     "SyntheticDataset": "unsup3d.data.synthetic:SyntheticDataset",
     "synthetic_faces": "unsup3d.data.synthetic:synthetic_faces",

@@ -1,9 +1,11 @@
-"""The one configuration schema, and `load_config` (YAML + ``--set`` overrides, validated).
+"""The config: `Config` composes the settings sections; `load_config` reads YAML + ``--set``.
 
-Every experiment YAML is checked against the nested frozen dataclasses below: an unknown key (with
-a did-you-mean), a wrong type, an out-of-range value or a missing/empty file is one error line
-naming the file, the dotted key and the fix. Defaults live here and nowhere else. Units are in
-the field comments; angles are degrees in configs (radians inside the code).
+Each section's settings are one frozen dataclass defined beside the code it configures
+(`unsup3d.schema`; docs/architecture.md lists where), holding every default, range and one-line
+doc. This module only composes them, reads YAML, applies ``--set`` overrides and turns a bad value
+into one error line naming the file, the dotted key and the fix: an unknown key (with a
+did-you-mean), a wrong type, an out-of-range value, a missing or empty file. Angles are degrees in
+configs (radians inside the code).
 
 Compatibility: the paper's README switches LOOCC with a top-level ``cycle: true`` (its code read
 ``cyclic``); both are accepted as spellings of ``loocc.variant: LV`` (light + view, as the
@@ -13,238 +15,91 @@ release perturbed) and ``cycle: false`` of ``loocc.variant: none``.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import difflib
-import types
 import typing
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
+from unsup3d.data.settings import DataSettings
 from unsup3d.errors import UserError
-
-
-def _rng(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False) -> dict:
-    return {"range": (lo, hi, lo_open)}
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    output_dir: str = "runs/default"  # run directory: config.yaml, checkpoints, metrics, logs
-    seed: int = field(default=0, metadata=_rng(0))  # seeds python, numpy, torch, data, LOOCC
-    deterministic: bool = True  # cudnn.benchmark off, deterministic algorithms where available
-
-
-@dataclass(frozen=True)
-class DataConfig:
-    name: str = "synthetic_faces"  # dataset registry name (unsup3d.data.registry)
-    root: str = ""  # dataset folder on disk; empty for the built-in synthetic data
-    image_size: int = field(default=64, metadata=_rng(16, 512))  # pixels (S x S); 64 as the paper
-    crop: list[int] = field(default_factory=list)  # [] none, [c] centre crop, [top, left, h, w]
-    train_split: str = "train"
-    val_split: str = "val"
-    test_split: str = "test"
-    num_train: int = field(default=0, metadata=_rng(0))  # synthetic: images in train (0: default)
-    num_val: int = field(default=0, metadata=_rng(0))  # synthetic: images in val (0: default)
-    num_test: int = field(default=0, metadata=_rng(0))  # synthetic: images in test (0: default)
-    fraction: float = field(default=1.0, metadata=_rng(0.0, 1.0, lo_open=True))  # of the train set
-    hflip: bool = True  # random horizontal flip of training images
-    dataset_seed: int = field(default=0, metadata=_rng(0))  # synthetic data seed (fixed: the data)
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    name: str = "pdr"  # model registry name (unsup3d.models.MODELS)
-    preset: Literal["paper", "small"] = "paper"  # paper: 29.4 M params; small: 3.8 M, CPU-sized
-    encoder: Literal["conv", "unet"] = "conv"  # depth/albedo down path (unet: for segmentation)
-    use_conf_map: bool = True  # confidence network for the photometric / perceptual losses
-    border_depth: float = field(default=1.04, metadata=_rng(0.0))  # depth of the side columns
-    border_width: int = field(default=2, metadata=_rng(0))  # columns per side set to border_depth
-    xyz_rotation_range_deg: float = field(default=60.0, metadata=_rng(0.0, 180.0))  # view bound
-    xy_translation_range: float = field(default=0.1, metadata=_rng(0.0))  # view tx, ty bound
-    z_translation_range: float = field(default=0.0, metadata=_rng(0.0))  # view tz bound (0: none)
-    min_ambient: float = field(default=0.0, metadata=_rng(0.0))
-    max_ambient: float = field(default=1.0, metadata=_rng(0.0))
-    min_diffuse: float = field(default=0.0, metadata=_rng(0.0))
-    max_diffuse: float = field(default=1.0, metadata=_rng(0.0))
-    light_dxy_range: float = field(
-        default=1.0, metadata=_rng(0.0, lo_open=True)
-    )  # |dx|, |dy| bound
-
-
-@dataclass(frozen=True)
-class RendererConfig:
-    fov_deg: float = field(
-        default=10.0, metadata=_rng(0.0, 180.0, lo_open=True)
-    )  # full field of view
-    rot_center_depth: float = 1.0  # depth of the view rotation centre
-    min_depth: float = field(default=0.9, metadata=_rng(0.0, lo_open=True))  # canonical depth range
-    max_depth: float = field(default=1.1, metadata=_rng(0.0, lo_open=True))
-    near: float = field(default=0.1, metadata=_rng(0.0, lo_open=True))  # rasteriser depth range
-    far: float = field(default=10.0, metadata=_rng(0.0, lo_open=True))
-    convention: Literal["clean", "nmr_compat"] = "clean"  # nmr_compat: the release's sampling
-
-
-@dataclass(frozen=True)
-class LossConfig:
-    lam_perc: float = field(default=1.0, metadata=_rng(0.0))  # perceptual (VGG16 relu3_3) weight
-    lam_flip: float = field(default=0.5, metadata=_rng(0.0))  # flipped-reconstruction weight
-    lam_flip_start_epoch: int = field(default=0, metadata=_rng(0))  # flip weight 1 before this
-    lam_depth_sm: float = field(default=0.0, metadata=_rng(0.0))  # depth smoothness weight
-    vgg_weights: str = ""  # VGG16 state dict; empty: $TORCH_HOME/hub/checkpoints/vgg16-397923af.pth
-
-
-@dataclass(frozen=True)
-class LooccConfig:
-    variant: Literal["none", "L", "LV"] = "none"  # LOOCC-L perturbs light; LOOCC-LV light or view
-    weight: float = field(default=0.01, metadata=_rng(0.0))  # weight of the NT-Xent term
-    temperature: float = field(default=0.5, metadata=_rng(0.0, lo_open=True))  # NT-Xent temperature
-    compat: Literal["clean", "release"] = "clean"  # release: per-batch choice, SupCon scaling
-    light_intensity_delta: float = field(default=0.5, metadata=_rng(0.0))  # ambient/diffuse +-
-    light_direction_deg: float = field(default=45.0, metadata=_rng(0.0, 90.0))  # yaw/pitch +-
-    view_pitch_deg: float = field(default=22.5, metadata=_rng(0.0, 180.0))  # view rx offset +-
-    view_yaw_deg: float = field(default=45.0, metadata=_rng(0.0, 180.0))  # view ry offset +-
-
-
-@dataclass(frozen=True)
-class TrainerConfig:
-    num_epochs: int = field(default=300, metadata=_rng(1))
-    max_steps: int = field(default=0, metadata=_rng(0))  # stop after this many steps (0: no limit)
-    batch_size: int = field(default=64, metadata=_rng(1))
-    lr: float = field(default=1e-3, metadata=_rng(0.0, lo_open=True))  # Adam learning rate
-    weight_decay: float = field(default=5e-4, metadata=_rng(0.0))  # Adam's coupled L2 (release)
-    patience: int = field(default=10, metadata=_rng(0))  # early stopping on val recon (0: off)
-    val_every: int = field(default=1, metadata=_rng(1))  # epochs between validations
-    checkpoint_every: int = field(default=10, metadata=_rng(0))  # epoch_NNNN.pt every k (0: off)
-    keep_checkpoints: int = field(default=3, metadata=_rng(1))  # periodic checkpoints kept
-    log_freq: int = field(default=100, metadata=_rng(1))  # steps between TensorBoard logs
-    tensorboard: bool = True
-    amp: Literal["none", "bf16", "fp16"] = "none"  # mixed precision on CUDA only
-    grad_clip: float = field(default=0.0, metadata=_rng(0.0))  # max grad norm (0: off)
+from unsup3d.loocc import LooccSettings
+from unsup3d.losses import LossWeights
+from unsup3d.model import ModelSettings
+from unsup3d.models import model_class
+from unsup3d.renderer import RendererSettings
+from unsup3d.schema import SettingError, as_dict, as_yaml
+from unsup3d.trainer import RunSettings, TrainerSettings
 
 
 @dataclass(frozen=True)
 class Config:
-    run: RunConfig = field(default_factory=RunConfig)
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    renderer: RendererConfig = field(default_factory=RendererConfig)
-    loss: LossConfig = field(default_factory=LossConfig)
-    loocc: LooccConfig = field(default_factory=LooccConfig)
-    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    """A resolved experiment: one settings object per section, each defined beside its code.
+
+    ``model`` holds the settings class of the registered model named by ``model.name``
+    (`unsup3d.models`); PDR's is `unsup3d.model.ModelSettings`.
+    """
+
+    run: RunSettings = field(default_factory=RunSettings)
+    data: DataSettings = field(default_factory=DataSettings)
+    model: Any = field(default_factory=ModelSettings)
+    renderer: RendererSettings = field(default_factory=RendererSettings)
+    loss: LossWeights = field(default_factory=LossWeights)
+    loocc: LooccSettings = field(default_factory=LooccSettings)
+    trainer: TrainerSettings = field(default_factory=TrainerSettings)
 
 
 _ALIASES = {"cycle": "loocc.variant", "cyclic": "loocc.variant"}
 
 
-def _type_name(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if origin is Literal:
-        return " | ".join(repr(a) for a in typing.get_args(tp))
-    if origin in (list, tuple):
-        return f"list of {_type_name(typing.get_args(tp)[0])}"
-    return getattr(tp, "__name__", str(tp))
+def _section_class(name: str, data: Any, source: str) -> type:
+    """The settings class of section ``name``; for ``model``, the one of ``model.name``."""
+    if name != "model":
+        return typing.get_type_hints(Config)[name]
+    model = (data or {}).get("name", "pdr") if isinstance(data, dict) else "pdr"
+    try:
+        return model_class(model).Settings
+    except UserError as exc:
+        raise UserError(f"{source}: {exc}") from None
 
 
-def _coerce(value: Any, tp: Any, where: str) -> Any:
-    """Check ``value`` against the field type ``tp``; ints are accepted for floats."""
-    origin = typing.get_origin(tp)
-    if origin is Literal:
-        choices = typing.get_args(tp)
-        if value not in choices:
-            hint = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
-            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise UserError(
-                f"{where}: {value!r} is not one of {', '.join(map(repr, choices))}{extra}"
-            )
-        return value
-    if origin in (list, tuple):
-        if not isinstance(value, (list, tuple)):
-            raise UserError(f"{where}: expected a list, got {type(value).__name__} {value!r}")
-        (item,) = typing.get_args(tp)
-        return [_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return None if value is None else _coerce(value, args[0], where)
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise UserError(f"{where}: expected true or false, got {value!r}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise UserError(f"{where}: expected an integer, got {type(value).__name__} {value!r}")
-        return value
-    if tp is float:
-        if isinstance(value, str):  # YAML 1.1 reads 1e-4 (no dot) as a string
-            try:
-                value = float(value)
-            except ValueError:
-                pass
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise UserError(f"{where}: expected a number, got {type(value).__name__} {value!r}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise UserError(f"{where}: expected a string, got {type(value).__name__} {value!r}")
-        return value
-    raise TypeError(f"unsupported config field type {tp!r}")  # a schema bug, not user input
+def _unknown_key(dotted: str, key: str, known: list[str], prefix: str, source: str) -> UserError:
+    hint = difflib.get_close_matches(str(key), known, n=1)
+    extra = f" (did you mean '{prefix}{hint[0]}'?)" if hint else f"; known keys: {', '.join(known)}"
+    return UserError(f"{source}: unknown key '{dotted}'{extra}")
 
 
-def _check_range(value: Any, meta: dict, where: str) -> None:
-    if "range" not in meta:
-        return
-    lo, hi, lo_open = meta["range"]
-    if lo is not None and (value <= lo if lo_open else value < lo):
-        raise UserError(
-            f"{where}: {value!r} is out of range; must be {'>' if lo_open else '>='} {lo}"
-        )
-    if hi is not None and value > hi:
-        raise UserError(f"{where}: {value!r} is out of range; must be <= {hi}")
-
-
-def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
+def _build_section(cls: type, data: Any, prefix: str, source: str) -> Any:
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise UserError(f"{source}: '{prefix.rstrip('.')}' must be a mapping of keys, got {data!r}")
-    hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in fields(cls)}
-    kwargs = {}
-    for key, value in data.items():
-        dotted = f"{prefix}{key}"
+    known = [f.name for f in fields(cls)]
+    for key in data:
         if key not in known:
-            hint = difflib.get_close_matches(str(key), list(known), n=1)
-            extra = (
-                f" (did you mean '{prefix}{hint[0]}'?)"
-                if hint
-                else f"; known keys: {', '.join(known)}"
-            )
-            raise UserError(f"{source}: unknown key '{dotted}'{extra}")
-        tp = hints[key]
-        if is_dataclass(tp):
-            kwargs[key] = _build(tp, value, f"{dotted}.", source)
-        else:
-            coerced = _coerce(value, tp, f"{source}: '{dotted}'")
-            _check_range(coerced, known[key].metadata, f"{source}: '{dotted}'")
-            kwargs[key] = coerced
-    return cls(**kwargs)
+            raise _unknown_key(f"{prefix}{key}", key, known, prefix, source)
+    try:
+        return cls(**data)
+    except SettingError as exc:
+        problem = exc.problem
+        for name in exc.related:
+            problem = problem.replace(f"'{name}'", f"'{prefix}{name}'")
+        raise UserError(f"{source}: '{prefix}{exc.key}': {problem}") from None
 
 
-def _validate(cfg: Config, source: str) -> None:
-    r = cfg.renderer
-    if r.min_depth >= r.max_depth:
-        raise UserError(
-            f"{source}: 'renderer.min_depth' ({r.min_depth}) must be < 'renderer.max_depth' ({r.max_depth})"
-        )
-    if r.near >= r.far:
-        raise UserError(f"{source}: 'renderer.near' ({r.near}) must be < 'renderer.far' ({r.far})")
-    m = cfg.model
-    if m.min_ambient > m.max_ambient or m.min_diffuse > m.max_diffuse:
-        raise UserError(f"{source}: light ranges need model.min_* <= model.max_*")
-    if len(cfg.data.crop) not in (0, 1, 4):
-        raise UserError(f"{source}: 'data.crop' must be [], [size] or [top, left, height, width]")
+def _build(data: Any, source: str) -> Config:
+    if not isinstance(data, dict):
+        raise UserError(f"{source}: the top level must be a mapping of sections")
+    known = [f.name for f in fields(Config)]
+    sections = {}
+    for name, value in data.items():
+        if name not in known:
+            raise _unknown_key(name, name, known, "", source)
+        cls = _section_class(name, value, source)
+        sections[name] = _build_section(cls, value, f"{name}.", source)
+    return Config(**sections)
 
 
 def _parse_override(text: str) -> tuple[list[str], Any]:
@@ -289,9 +144,7 @@ def _merged(base: dict, update: dict) -> dict:
 
 def config_from_dict(data: dict, source: str = "<config>") -> Config:
     """Validate a plain dict (e.g. a checkpoint's ``config``) into a `Config`."""
-    cfg = _build(Config, _apply_aliases(dict(data), source), "", source)
-    _validate(cfg, source)
-    return cfg
+    return _build(_apply_aliases(dict(data), source), source)
 
 
 def load_config(
@@ -343,16 +196,14 @@ def load_config(
             if not isinstance(node, dict):
                 raise UserError(f"--set {text}: '{k}' is not a section")
         node[keys[-1]] = value
-    cfg = _build(Config, data, "", source)
-    _validate(cfg, source)
-    return cfg
+    return _build(data, source)
 
 
 def config_to_dict(cfg: Config) -> dict:
     """The resolved config as a plain dict (for YAML, checkpoints and feature metadata)."""
-    return dataclasses.asdict(cfg)
+    return as_dict(cfg)
 
 
 def dump_config(cfg: Config) -> str:
     """The resolved config as YAML text."""
-    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
+    return as_yaml(cfg)

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from unsup3d import build
 from unsup3d.config import Config, config_from_dict, config_to_dict, load_config
+from unsup3d.data.settings import dataset_from_config
 from unsup3d.depth_metrics import (
     constant_depth_side,
     evaluation_masks,
@@ -26,9 +26,11 @@ from unsup3d.depth_metrics import (
 )
 from unsup3d.errors import UserError
 from unsup3d.features import SCENE_GROUPS, FeatureSet, save_features
+from unsup3d.models import load_model
 from unsup3d.renderer import depth_to_normals
 from unsup3d.trainer import iterate_batches
 from unsup3d.utils import atomic_path, atomic_write_text, sha256_file
+from unsup3d.visuals import visuals
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +73,9 @@ def _load(
     overrides: list[str] | None,
 ):
     """The checkpoint's model, its config (data section possibly replaced) and the split's dataset."""
-    model, cfg, _ = build.model_from_checkpoint(checkpoint, device)
+    model, cfg, _ = load_model(checkpoint, device)
     cfg = _data_config(cfg, config, list(overrides or []))
-    return model, cfg, build.dataset(cfg, split)
+    return model, cfg, dataset_from_config(cfg, split)
 
 
 def _labels(batch: dict[str, Any], dataset) -> tuple[np.ndarray | None, list[str]]:
@@ -257,7 +259,7 @@ def test(
     seen = 0
     for batch in iterate_batches(dataset, batch_size, num_workers):
         images = batch["image"].to(device)
-        vis = build.visuals(model, images, cfg)
+        vis = visuals(model, images)
         o = vis["output"]
         names = [
             Path(str(i)).stem

@@ -35,21 +35,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, fields
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
-from unsup3d.renderer import Renderer, depth_to_normals, lambertian_shading, light_direction
+from unsup3d.model import GROUPS, InverseRendering
+from unsup3d.renderer import Geometry, Renderer, light_direction
+from unsup3d.schema import SettingError, Settings, setting
 
-if TYPE_CHECKING:  # model.py imports this module; type hints only
-    from unsup3d.model import InverseRendering
-
-GROUPS = ("depth", "albedo", "light", "view")  # feature groups, in concatenation order
 PERTURBABLE = ("light", "view")  # scene parameters LOOCC can perturb (choice index = position)
 VARIANTS = {"none": (), "L": ("light",), "LV": ("light", "view")}  # paper: LOOCC-L, LOOCC-LV
-COMPATS = ("clean", "release")
 
 # The release's fixed perturbations and SupCon constant (compat: release).
 RELEASE_INTENSITY_DELTA = 0.5
@@ -60,51 +57,51 @@ RELEASE_BASE_TEMPERATURE = 0.07
 
 
 @dataclass(frozen=True)
-class LooccSettings:
-    """LOOCC settings.
+class LooccSettings(Settings):
+    """LOOCC settings (``loocc.*``).
 
-    Attributes:
-        variant: ``none`` (no LOOCC), ``L`` (LOOCC-L: perturb light) or ``LV`` (LOOCC-LV: light
-            or view, chosen per sample).
-        weight: multiplier of the LOOCC term in the total loss, >= 0 (paper's tau: 0.01).
-        temperature: NT-Xent temperature, > 0 (paper: 0.5).
-        compat: ``clean`` (the definition above) or ``release`` (the release's variant).
-        light_intensity_delta: ambient and diffuse offsets ~ U(-d, d), >= 0 (paper: 0.5).
-        light_direction_deg: light yaw and pitch offsets ~ U(-a, a) degrees (paper: 45).
-        view_pitch_deg: view pitch (rx) offset ~ U(-a, a) degrees (paper: 22.5).
-        view_yaw_deg: view yaw (ry) offset ~ U(-a, a) degrees (paper: 45).
     The four ranges apply to ``compat: clean``; ``release`` uses the release's own values and
     rejects changed ranges.
     """
 
-    variant: str = "none"
-    weight: float = 0.01
-    temperature: float = 0.5
-    compat: str = "clean"
-    light_intensity_delta: float = 0.5
-    light_direction_deg: float = 45.0
-    view_pitch_deg: float = 22.5
-    view_yaw_deg: float = 45.0
+    variant: Literal["none", "L", "LV"] = setting(
+        "none", "none; L: LOOCC-L perturbs light; LV: LOOCC-LV light or view, chosen per sample"
+    )
+    weight: float = setting(
+        0.01, "weight of the NT-Xent term in the total loss (paper: 0.01)", lo=0.0
+    )
+    temperature: float = setting(0.5, "NT-Xent temperature (paper: 0.5)", lo=0.0, lo_open=True)
+    compat: Literal["clean", "release"] = setting(
+        "clean", "clean: ARCHITECTURE.md's definition; release: per-batch choice, SupCon scaling"
+    )
+    light_intensity_delta: float = setting(
+        0.5, "ambient and diffuse offsets ~ U(-d, d) (paper: 0.5)", lo=0.0
+    )
+    light_direction_deg: float = setting(
+        45.0, "light yaw and pitch offsets ~ U(-a, a), degrees (paper: 45)", lo=0.0, hi=90.0
+    )
+    view_pitch_deg: float = setting(
+        22.5, "view pitch (rx) offset ~ U(-a, a), degrees (paper: 22.5)", lo=0.0, hi=180.0
+    )
+    view_yaw_deg: float = setting(
+        45.0, "view yaw (ry) offset ~ U(-a, a), degrees (paper: 45)", lo=0.0, hi=180.0
+    )
 
-    def __post_init__(self) -> None:
-        if self.variant not in VARIANTS:
-            raise ValueError(f"loocc variant must be one of {list(VARIANTS)}, got {self.variant!r}")
-        if self.compat not in COMPATS:
-            raise ValueError(f"loocc compat must be one of {list(COMPATS)}, got {self.compat!r}")
-        if self.weight < 0:
-            raise ValueError(f"loocc weight must be >= 0, got {self.weight}")
-        if not self.temperature > 0:
-            raise ValueError(f"loocc temperature must be > 0, got {self.temperature}")
-        ranges = ("light_intensity_delta", "light_direction_deg", "view_pitch_deg", "view_yaw_deg")
-        for name in ranges:
-            if getattr(self, name) < 0:
-                raise ValueError(f"loocc {name} must be >= 0, got {getattr(self, name)}")
+    def validate(self) -> None:
         if self.compat == "release":
-            changed = [n for n in ranges if getattr(self, n) != getattr(LooccSettings, n)]
+            ranges = (
+                "light_intensity_delta",
+                "light_direction_deg",
+                "view_pitch_deg",
+                "view_yaw_deg",
+            )
+            defaults = {f.name: f.default for f in fields(self)}
+            changed = [n for n in ranges if getattr(self, n) != defaults[n]]
             if changed:
-                raise ValueError(
-                    f"loocc {', '.join(changed)} cannot be changed with compat 'release' (the "
-                    "release's perturbations are fixed); use compat 'clean'"
+                raise SettingError(
+                    changed[0],
+                    f"{', '.join(changed)} cannot be changed with compat 'release' (the release's "
+                    "perturbations are fixed); use compat 'clean'",
                 )
 
     @property
@@ -235,67 +232,36 @@ def render_perturbed(
     albedo: torch.Tensor,
     pert: Perturbation,
     canon_normal: torch.Tensor | None = None,
-    grid: torch.Tensor | None = None,
-    covered: torch.Tensor | None = None,
+    geometry: Geometry | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Render scenes with the perturbed light and view: shading, canonical image, reconstruction.
+    """Render scenes with the perturbed light and view (`Renderer.render_scene`).
 
-    When the unperturbed view's ``grid`` and ``covered`` are given, rows whose view is unchanged
-    (light perturbed) reuse that geometry instead of rasterising again: a light change does not
-    move the surface, so this *is* the re-render (same values, same gradients), at the cost of one
-    ``grid_sample``.
+    When the unperturbed view's ``geometry`` is given, rows whose view is unchanged (light
+    perturbed) are re-lit on it instead of rasterised again (same values, same gradients).
 
     Args:
         renderer: the model's renderer.
         canon_depth: (N, S, S) canonical depth. albedo: (N, 3, S, S) in [0, 1].
         pert: the perturbed light and view of the N scenes.
         canon_normal: (N, S, S, 3) normals of ``canon_depth`` if already computed.
-        grid: (N, S, S, 2) the unperturbed reconstruction's sampling grid, or None.
-        covered: (N, S, S) bool, its coverage (needed with ``grid``).
+        geometry: the unperturbed reconstruction's `Geometry` (N rows), or None.
 
     Returns:
         image (N, 3, S, S) in model space [-1, 1] (not masked) and coverage mask (N, S, S) bool.
     """
-    if canon_normal is None:
-        canon_normal = depth_to_normals(canon_depth, renderer.intrinsics_like(canon_depth))
-    shading, _ = lambertian_shading(canon_normal, pert.ambient, pert.diffuse, pert.light_dir)
-    canon_image = albedo * shading * 2 - 1  # (N, 3, S, S) model space
-    if grid is None or covered is None:
-        rec = renderer.reconstruct(canon_depth, canon_image, pert.view)
-        return rec.image, rec.mask
-    moved = pert.choice.cpu() == PERTURBABLE.index("view")  # (N,) rows with a new view
-    n = canon_depth.shape[0]
-    still_rows = (~moved).nonzero().squeeze(1).to(canon_depth.device)
-    moved_rows = moved.nonzero().squeeze(1).to(canon_depth.device)
-    images, masks = [], []
-    if still_rows.numel():
-        img = F.grid_sample(
-            canon_image[still_rows],
-            grid[still_rows],
-            mode="bilinear",
-            padding_mode="zeros",
-            align_corners=True,
-        )
-        images.append((still_rows, img))
-        masks.append((still_rows, covered[still_rows]))
-    if moved_rows.numel():
-        rec = renderer.reconstruct(
-            canon_depth[moved_rows], canon_image[moved_rows], pert.view[moved_rows]
-        )
-        images.append((moved_rows, rec.image))
-        masks.append((moved_rows, rec.mask))
-    return _merge_rows(n, images), _merge_rows(n, masks)
-
-
-def _merge_rows(n: int, parts: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
-    """Rows ``parts[k][1]`` placed at indices ``parts[k][0]`` of an n-row tensor."""
-    if len(parts) == 1 and parts[0][0].numel() == n:
-        return parts[0][1]
-    first = parts[0][1]
-    out = first.new_zeros((n, *first.shape[1:]))
-    for rows, values in parts:
-        out = out.index_copy(0, rows, values)
-    return out
+    scene = renderer.render_scene(
+        canon_depth,
+        albedo,
+        pert.ambient,
+        pert.diffuse,
+        pert.light_dir,
+        pert.view,
+        normal=canon_normal,
+        signed=True,
+        geometry=geometry,
+        reuse=None if geometry is None else pert.choice != PERTURBABLE.index("view"),
+    )
+    return scene.recon.image, scene.recon.mask
 
 
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -453,15 +419,8 @@ def loocc_loss(
         image = image2[:batch] * mask[:, None]
     else:
         pert = perturb(output.light, output.view, choice, settings, generator)
-        image, mask = render_perturbed(
-            renderer,
-            depth,
-            albedo,
-            pert,
-            output.canon_normal,
-            output.recon_grid,
-            output.recon_covered,
-        )
+        geometry = Geometry(output.recon_depth, output.recon_covered, output.recon_grid)
+        image, mask = render_perturbed(renderer, depth, albedo, pert, output.canon_normal, geometry)
         image = image * mask[:, None].to(image.dtype)  # (B, 3, S, S) model space
     # Encode each group only on the rows where it is kept.
     choice_cpu = choice.cpu()

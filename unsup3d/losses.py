@@ -23,6 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from unsup3d.errors import UserError
+from unsup3d.schema import Settings, setting
 
 EPS = 1e-7
 VGG16_FILE = "vgg16-397923af.pth"  # torchvision's ImageNet VGG16 weights file name
@@ -31,29 +32,27 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass(frozen=True)
-class LossWeights:
-    """Weights of the reconstruction terms (LOOCC has its own settings, `unsup3d.loocc`).
+class LossWeights(Settings):
+    """Weights of the reconstruction terms (``loss.*``; LOOCC has its own, `unsup3d.loocc`).
 
-    Attributes:
-        lam_perc: weight of the perceptual term, >= 0 (release faces 1, cars 0.01; synthetic 0).
-            > 0 needs the VGG16 weights file (see `load_perceptual_net`).
-        lam_flip: weight of the flipped-reconstruction terms, >= 0 (release faces 0.5, cars 1).
-        lam_flip_start_epoch: before this epoch the flip weight is 1 (release default 0: never).
-        lam_depth_sm: weight of the depth smoothness term, >= 0 (release faces 0, cars 0.1).
-        vgg_weights: path of torchvision's VGG16 state dict; ``""`` means
-            ``$TORCH_HOME/hub/checkpoints/vgg16-397923af.pth`` (torchvision's cache).
+    ``lam_perc > 0`` needs the VGG16 weights file (see `load_perceptual_net`).
     """
 
-    lam_perc: float = 1.0
-    lam_flip: float = 0.5
-    lam_flip_start_epoch: int = 0
-    lam_depth_sm: float = 0.0
-    vgg_weights: str = ""
-
-    def __post_init__(self) -> None:
-        for name in ("lam_perc", "lam_flip", "lam_depth_sm", "lam_flip_start_epoch"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+    lam_perc: float = setting(
+        1.0, "perceptual (VGG16 relu3_3) weight (release faces 1, cars 0.01; synthetic 0)", lo=0.0
+    )
+    lam_flip: float = setting(
+        0.5, "flipped-reconstruction weight (release faces 0.5, cars 1)", lo=0.0
+    )
+    lam_flip_start_epoch: int = setting(
+        0, "before this (0-based) epoch the flip weight is 1 (release: 0, never)", lo=0
+    )
+    lam_depth_sm: float = setting(
+        0.0, "depth smoothness weight (release faces 0, cars 0.1)", lo=0.0
+    )
+    vgg_weights: str = setting(
+        "", "torchvision's VGG16 state dict; empty: $TORCH_HOME/hub/checkpoints/vgg16-397923af.pth"
+    )
 
     def flip_weight(self, epoch: int) -> float:
         """The flip weight at ``epoch`` (0-based): 1 before ``lam_flip_start_epoch``."""

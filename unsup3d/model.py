@@ -2,8 +2,8 @@
 
 `InverseRenderer.forward` maps a batch of images in [0, 1] to an `InverseRendering`: the four
 256-d features, the predicted scene in physical units (the synthetic data's parametrisation) and
-the reconstructions; it computes no loss and keeps no state between calls. `compute_objective` is
-the one function a training step calls (reconstruction losses + LOOCC).
+the reconstructions; it computes no loss and keeps no state between calls (the training objective
+is `unsup3d.objective.compute_objective`).
 
 Scene parametrisation (the contract with ``unsup3d.data.synthetic``):
 
@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn as nn
 
 from unsup3d.errors import UserError
-from unsup3d.loocc import GROUPS, LooccSettings, loocc_loss
-from unsup3d.losses import LossWeights, PerceptualNet, reconstruction_loss
 from unsup3d.networks import (
     PRESETS,
     ConfidenceNet,
@@ -37,66 +36,70 @@ from unsup3d.networks import (
     ParameterEncoder,
     count_parameters,
 )
-from unsup3d.renderer import Renderer, depth_to_normals, lambertian_shading, light_direction
+from unsup3d.renderer import Renderer, light_direction
+from unsup3d.schema import SettingError, Settings, setting
+
+GROUPS = ("depth", "albedo", "light", "view")  # feature groups, in concatenation order
 
 
 @dataclass(frozen=True)
-class ModelSettings:
-    """Settings of the inverse renderer (the camera and depth range live in the `Renderer`).
+class ModelSettings(Settings):
+    """Settings of the PDR inverse renderer (``model.*``; the camera and depth range are the
+    `unsup3d.renderer.RendererSettings`, the image size ``data.image_size``).
 
-    Attributes:
-        preset: network widths, ``paper`` (29,441,536 params in depth+albedo+light+view) or
-            ``small`` (quarter widths, 3,812,608; features stay 256-d). See `PRESETS`.
-        image_size: S in pixels, >= 16 and a multiple of 4 (paper: 64).
-        encoder: depth/albedo down path, ``conv`` (release) or ``unet`` (for segmentation).
-        use_conf_map: predict the confidence maps that weight the photometric/perceptual losses.
-        border_depth: depth of the 2 leftmost and rightmost canonical columns; None:
-            0.7 max_depth + 0.3 min_depth (1.04 for [0.9, 1.1]; the release's syncar uses 1.08).
-        border_width: number of such columns on each side (release: 2; 0: none).
-        xyz_rotation_range_deg: bound of the predicted rotations rx, ry, rz, degrees (60).
-        xy_translation_range: bound of tx, ty, camera units (0.1).
-        z_translation_range: bound of tz, camera units (0: no z translation).
-        min_ambient, max_ambient: range of the ambient intensity (0, 1).
-        min_diffuse, max_diffuse: range of the diffuse intensity (0, 1; release cars 0.5, 1).
-        light_dxy_range: bound of the light direction offsets dx, dy (1: up to 45 degrees off
-            the optical axis per axis, as unsup3d's tanh head).
+    ``preset`` ``paper`` has 29,441,536 parameters in depth + albedo + light + view, ``small``
+    quarter widths (3,812,608; features stay 256-d): see `unsup3d.networks.PRESETS`.
     """
 
-    preset: str = "paper"
-    image_size: int = 64
-    encoder: str = "conv"
-    use_conf_map: bool = True
-    border_depth: float | None = None
-    border_width: int = 2
-    xyz_rotation_range_deg: float = 60.0
-    xy_translation_range: float = 0.1
-    z_translation_range: float = 0.0
-    min_ambient: float = 0.0
-    max_ambient: float = 1.0
-    min_diffuse: float = 0.0
-    max_diffuse: float = 1.0
-    light_dxy_range: float = 1.0
+    name: str = setting("pdr", "model registry name (unsup3d.models.MODELS)")
+    preset: Literal["paper", "small"] = setting(
+        "paper", "network widths: paper (29.4 M params) or small (3.8 M, CPU-sized)"
+    )
+    encoder: Literal["conv", "unet"] = setting(
+        "conv", "depth/albedo down path: conv (release) or unet (for segmentation)"
+    )
+    use_conf_map: bool = setting(
+        True, "confidence maps weighting the photometric/perceptual losses"
+    )
+    border_depth: float | None = setting(
+        None,
+        "depth of the border columns; empty: 0.7 max_depth + 0.3 min_depth (1.04 for 0.9-1.1)",
+        lo=0.0,
+    )
+    border_width: int = setting(2, "canonical columns per side set to border_depth (0: none)", lo=0)
+    xyz_rotation_range_deg: float = setting(
+        60.0, "bound of the predicted rotations rx, ry, rz, degrees", lo=0.0, hi=180.0
+    )
+    xy_translation_range: float = setting(0.1, "bound of the view's tx, ty, camera units", lo=0.0)
+    z_translation_range: float = setting(
+        0.0, "bound of the view's tz (0: no z translation)", lo=0.0
+    )
+    min_ambient: float = setting(0.0, "lower end of the ambient intensity", lo=0.0)
+    max_ambient: float = setting(1.0, "upper end of the ambient intensity", lo=0.0)
+    min_diffuse: float = setting(0.0, "lower end of the diffuse intensity", lo=0.0)
+    max_diffuse: float = setting(
+        1.0, "upper end of the diffuse intensity (release cars 0.5-1)", lo=0.0
+    )
+    light_dxy_range: float = setting(
+        1.0,
+        "bound of the light direction offsets |dx|, |dy| (1: up to 45 deg)",
+        lo=0.0,
+        lo_open=True,
+    )
 
-    def __post_init__(self) -> None:
-        if self.preset not in PRESETS:
-            raise ValueError(f"model preset must be one of {list(PRESETS)}, got {self.preset!r}")
-        if self.encoder not in ("conv", "unet"):
-            raise ValueError(f"model encoder must be 'conv' or 'unet', got {self.encoder!r}")
-        if self.image_size < 16 or self.image_size % 4:
-            raise ValueError(f"image_size must be >= 16 and a multiple of 4, got {self.image_size}")
-        if self.border_width < 0 or 2 * self.border_width >= self.image_size:
-            raise ValueError(
-                f"border_width must be in [0, image_size / 2), got {self.border_width}"
+    def validate(self) -> None:
+        if self.min_ambient > self.max_ambient:
+            raise SettingError(
+                "min_ambient",
+                f"{self.min_ambient} must be <= 'max_ambient' ({self.max_ambient})",
+                related=("max_ambient",),
             )
-        for name in ("xyz_rotation_range_deg", "xy_translation_range", "z_translation_range"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if not 0 <= self.min_ambient <= self.max_ambient:
-            raise ValueError("need 0 <= min_ambient <= max_ambient")
-        if not 0 <= self.min_diffuse <= self.max_diffuse:
-            raise ValueError("need 0 <= min_diffuse <= max_diffuse")
-        if not self.light_dxy_range > 0:
-            raise ValueError(f"light_dxy_range must be > 0, got {self.light_dxy_range}")
+        if self.min_diffuse > self.max_diffuse:
+            raise SettingError(
+                "min_diffuse",
+                f"{self.min_diffuse} must be <= 'max_diffuse' ({self.max_diffuse})",
+                related=("max_diffuse",),
+            )
 
 
 @dataclass
@@ -165,25 +168,23 @@ class InverseRenderer(nn.Module):
 
     Args:
         settings: `ModelSettings`.
-        renderer: the `Renderer` (its image size must be ``settings.image_size``); None builds
-            ``Renderer(settings.image_size)`` with the release's camera (fov 10, depth 0.9-1.1).
+        renderer: the `Renderer`; its image size is the model's (>= 16, a multiple of 4).
     """
 
-    def __init__(
-        self, settings: ModelSettings | None = None, renderer: Renderer | None = None
-    ) -> None:
+    Settings = ModelSettings  # the ``model`` config section of this registered model
+
+    def __init__(self, settings: ModelSettings, renderer: Renderer) -> None:
         super().__init__()
-        settings = settings or ModelSettings()
         self.settings = settings
-        renderer = renderer or Renderer(settings.image_size)
-        if renderer.image_size != settings.image_size:
-            raise ValueError(
-                f"renderer image size {renderer.image_size} != model image_size "
-                f"{settings.image_size}"
-            )
         self.renderer = renderer
+        s = self.image_size = renderer.image_size
+        if s < 16 or s % 4:
+            raise ValueError(f"image_size must be >= 16 and a multiple of 4, got {s}")
+        if 2 * settings.border_width >= s:
+            raise ValueError(
+                f"border_width must be in [0, image_size / 2), got {settings.border_width}"
+            )
         w = PRESETS[settings.preset]
-        s = settings.image_size
         self.zdim = w.zdim
         self.depth_net = EncoderDecoder(1, w.nf_depth_albedo, w.zdim, s, settings.encoder)
         self.albedo_net = EncoderDecoder(
@@ -195,19 +196,18 @@ class InverseRenderer(nn.Module):
             ConfidenceNet(w.nf_confidence, w.zdim_confidence, s) if settings.use_conf_map else None
         )
         lo, hi = renderer.min_depth, renderer.max_depth
+        # The one place the border depth is derived from the depth range.
         self.border_depth = (
             settings.border_depth if settings.border_depth is not None else 0.7 * hi + 0.3 * lo
         )
 
     @classmethod
     def from_config(cls, cfg) -> InverseRenderer:
-        """The inverse renderer described by a resolved `unsup3d.config.Config` (random init)."""
-        from unsup3d import build
-
+        """The inverse renderer of a resolved `unsup3d.config.Config` (random init, CPU)."""
         try:
-            return cls(build.model_settings(cfg), build.renderer(cfg))
-        except ValueError as exc:  # settings validated by the model: report as a config error
-            raise UserError(f"config: {exc}") from None
+            return cls(cfg.model, Renderer(cfg.data.image_size, cfg.renderer))
+        except ValueError as exc:  # a size the networks cannot take: name the config keys
+            raise UserError(f"config: data.image_size / model: {exc}") from None
 
     @property
     def depth_range(self) -> tuple[float, float]:
@@ -235,7 +235,7 @@ class InverseRenderer(nn.Module):
         return counts
 
     def _check_images(self, images: torch.Tensor) -> None:
-        s = self.settings.image_size
+        s = self.image_size
         if images.dim() != 4 or images.shape[1:] != (3, s, s):
             raise ValueError(
                 f"images must be (B, 3, {s}, {s}) in [0, 1], got {tuple(images.shape)}"
@@ -332,10 +332,10 @@ class InverseRenderer(nn.Module):
         albedo2 = torch.cat([albedo, albedo.flip(3)])
         light2, view2 = light.repeat(2, 1), view.repeat(2, 1)
         light_dir2 = light_direction(light2[:, 2:])
-        normal2 = depth_to_normals(depth2, self.renderer.intrinsics_like(depth2))
-        shading2, _ = lambertian_shading(normal2, light2[:, 0], light2[:, 1], light_dir2)
-        canon2 = albedo2 * shading2  # (2B, 3, S, S)
-        rec = self.renderer.reconstruct(depth2, canon2 * 2 - 1, view2)
+        scene = self.renderer.render_scene(
+            depth2, albedo2, light2[:, 0], light2[:, 1], light_dir2, view2, signed=True
+        )
+        normal2, shading2, canon2, rec = scene.normal, scene.shading, scene.canon_image, scene.recon
         mask = (rec.mask[:b] & rec.mask[b:]).to(images.dtype)  # (B, S, S), no gradient
         recon2 = (rec.image * mask.repeat(2, 1, 1)[:, None] + 1) / 2  # masked: 0.5
         return InverseRendering(
@@ -359,76 +359,3 @@ class InverseRenderer(nn.Module):
             conf_pixel=conf_pixel,
             conf_perc=conf_perc,
         )
-
-
-@dataclass
-class Objective:
-    """What `compute_objective` returns (also unpacks as ``total, terms, output``).
-
-    Attributes:
-        total: scalar loss to back-propagate.
-        terms: detached scalar tensors: ``l1``, ``l1_flip``, [``perc``, ``perc_flip``],
-            [``depth_sm``], ``recon`` (the reconstruction loss without LOOCC: the deterministic
-            validation signal), [``loocc``] (unweighted), ``total``.
-        output: the forward pass.
-    """
-
-    total: torch.Tensor
-    terms: dict[str, torch.Tensor] = field(default_factory=dict)
-    output: InverseRendering | None = None
-
-    def __iter__(self):
-        return iter((self.total, self.terms, self.output))
-
-
-def compute_objective(
-    model: InverseRenderer,
-    images: torch.Tensor,
-    weights: LossWeights,
-    loocc: LooccSettings,
-    generator: torch.Generator | None = None,
-    *,
-    epoch: int = 0,
-    perceptual: PerceptualNet | None = None,
-) -> Objective:
-    """One training (or validation) step's objective: reconstruction losses + w * LOOCC.
-
-    Args:
-        model: the inverse renderer (its mode and device decide everything else).
-        images: (B, 3, S, S) in [0, 1], on the model's device.
-        weights: reconstruction term weights.
-        loocc: LOOCC settings; inactive (variant none or weight 0) skips the term.
-        generator: the source of LOOCC's randomness (required when LOOCC is active; on CPU or
-            the model's device).
-        epoch: 0-based epoch (flip weight schedule).
-        perceptual: the frozen VGG (`unsup3d.losses.load_perceptual_net`), required when
-            ``weights.lam_perc > 0``.
-
-    Returns:
-        `Objective` (``total, terms, output = compute_objective(...)`` works). For a
-        deterministic validation loss use ``terms["recon"]``, which never includes LOOCC.
-    """
-    if loocc.active and generator is None:
-        raise ValueError("LOOCC is active: pass an explicit torch.Generator")
-    out = model(images)
-    recon, terms = reconstruction_loss(
-        image=images,
-        recon=out.recon_image,
-        recon_flip=out.recon_image_flip,
-        mask=out.mask,
-        canon_depth=out.canon_depth_no_border,
-        depth_range=model.depth_range,
-        weights=weights,
-        epoch=epoch,
-        sigma_pixel=out.conf_pixel,
-        sigma_perc=out.conf_perc,
-        perceptual=perceptual,
-    )
-    terms["recon"] = recon.detach()
-    total = recon
-    if loocc.active:
-        result = loocc_loss(out, model.renderer, model.encode, loocc, generator)
-        total = total + loocc.weight * result.loss
-        terms["loocc"] = result.loss.detach()
-    terms["total"] = total.detach()
-    return Objective(total=total, terms=terms, output=out)

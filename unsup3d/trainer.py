@@ -1,7 +1,9 @@
 """Training loop: optimisation, validation and early stopping, checkpoints, exact resume, logging.
 
-The trainer knows the model only through `unsup3d.build` (model, objective, validation terms,
-visuals, datasets), like DINO's ``train_one_epoch`` with explicit arguments. One process trains
+The trainer knows the model only through the registry (`unsup3d.models`), the objective
+(`unsup3d.objective`), the visuals (`unsup3d.visuals`) and the datasets (`unsup3d.data`), like
+DINO's ``train_one_epoch`` with explicit arguments. Its settings are the ``run`` and ``trainer``
+config sections (`RunSettings`, `TrainerSettings`). One process trains
 on the CPU or one GPU; under ``torchrun`` it uses DistributedDataParallel (gloo on CPU, NCCL on
 GPU) with sharded samplers, and only rank 0 writes.
 
@@ -22,14 +24,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 
-from unsup3d import build
+from unsup3d import objective, visuals
 from unsup3d.checkpoint import (
     load_checkpoint,
     load_model_state,
@@ -37,11 +39,49 @@ from unsup3d.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from unsup3d.config import Config, config_to_dict, dump_config
+from unsup3d.data.settings import dataset_from_config
 from unsup3d.errors import UserError
+from unsup3d.models import build_model
+from unsup3d.schema import Settings, as_dict, as_yaml, setting
 from unsup3d.utils import atomic_write_text, git_sha, keep_freed_memory, seed_everything
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunSettings(Settings):
+    """Where a run is written and how it is seeded (``run.*``)."""
+
+    output_dir: str = setting(
+        "runs/default", "run directory: config.yaml, checkpoints, metrics, TensorBoard"
+    )
+    seed: int = setting(0, "seeds python, numpy, torch, the data order and LOOCC", lo=0)
+    deterministic: bool = setting(
+        True, "cudnn.benchmark off, deterministic algorithms where available"
+    )
+
+
+@dataclass(frozen=True)
+class TrainerSettings(Settings):
+    """Optimisation, validation, checkpoints and logging (``trainer.*``)."""
+
+    num_epochs: int = setting(300, "epochs to train at most", lo=1)
+    max_steps: int = setting(0, "stop after this many steps (0: no limit)", lo=0)
+    batch_size: int = setting(64, "images per step, over all processes", lo=1)
+    lr: float = setting(
+        1e-3, "Adam learning rate (paper 1e-3; release configs 1e-4)", lo=0.0, lo_open=True
+    )
+    weight_decay: float = setting(5e-4, "Adam's coupled L2 weight decay (release)", lo=0.0)
+    patience: int = setting(
+        10, "early stopping on the validation reconstruction loss, epochs (0: off)", lo=0
+    )
+    val_every: int = setting(1, "epochs between validations", lo=1)
+    checkpoint_every: int = setting(10, "write epoch_NNNN.pt every k epochs (0: off)", lo=0)
+    keep_checkpoints: int = setting(3, "periodic checkpoints kept", lo=1)
+    log_freq: int = setting(100, "steps between TensorBoard scalar logs", lo=1)
+    tensorboard: bool = setting(True, "write TensorBoard events to <run>/tb")
+    amp: Literal["none", "bf16", "fp16"] = setting("none", "mixed precision (a CUDA switch)")
+    grad_clip: float = setting(0.0, "max gradient norm (0: off)", lo=0.0)
 
 
 class TrainingDiverged(UserError):
@@ -78,14 +118,23 @@ def init_distributed(device_type: str) -> DistInfo:
 class _Objective(nn.Module):
     """Wraps model + objective so DistributedDataParallel sees one forward per step."""
 
-    def __init__(self, model: nn.Module, cfg: Config, perceptual: nn.Module | None) -> None:
+    def __init__(self, model: nn.Module, cfg, perceptual: nn.Module | None) -> None:
         super().__init__()
         self.model = model
-        self.cfg = cfg
+        self.weights, self.loocc = cfg.loss, cfg.loocc
         self.perceptual = perceptual  # frozen (requires_grad False): DDP ignores it
 
     def forward(self, images: torch.Tensor, generator: torch.Generator, epoch: int):
-        return build.objective(self.model, images, self.cfg, generator, epoch, self.perceptual)
+        result = objective.compute_objective(
+            self.model,
+            images,
+            self.weights,
+            self.loocc,
+            generator,
+            epoch=epoch,
+            perceptual=self.perceptual,
+        )
+        return result.total, result.terms
 
 
 @dataclass
@@ -120,14 +169,14 @@ class Trainer:
     """Train one configuration into ``cfg.run.output_dir``.
 
     Args:
-        cfg: the resolved config.
+        cfg: the resolved `unsup3d.config.Config`.
         device: where to train (see `unsup3d.utils.resolve_device`).
         num_workers: DataLoader worker processes.
         overwrite: start afresh in a non-empty output dir (its checkpoints are replaced).
     """
 
     def __init__(
-        self, cfg: Config, device: torch.device, num_workers: int = 0, overwrite: bool = False
+        self, cfg, device: torch.device, num_workers: int = 0, overwrite: bool = False
     ) -> None:
         self.cfg = cfg
         self.dist = init_distributed(device.type)
@@ -145,7 +194,7 @@ class Trainer:
                 f"trainer.batch_size {cfg.trainer.batch_size} is not divisible by {self.dist.world_size} processes; choose a multiple"
             )
         self._prepare_output(overwrite)
-        self.model = build.model(cfg).to(device)
+        self.model = build_model(cfg).to(device)
         self.optimizer = torch.optim.Adam(
             [p for p in self.model.parameters() if p.requires_grad],
             lr=cfg.trainer.lr,
@@ -162,7 +211,7 @@ class Trainer:
         self.amp_dtype = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}[amp]
         self.scaler = torch.amp.GradScaler("cuda", enabled=amp == "fp16")
         # Fails at start (with where to put the file) when lam_perc > 0 and VGG16 is missing.
-        self.perceptual = build.perceptual(cfg, device)
+        self.perceptual = objective.perceptual_net(cfg.loss, device)
         step_module: nn.Module = _Objective(self.model, cfg, self.perceptual)
         if self.dist.enabled:
             step_module = nn.parallel.DistributedDataParallel(
@@ -173,8 +222,8 @@ class Trainer:
         self.step_module = step_module
         # Training and validation use the images alone (synthetic items carry no ground truth
         # then, so DataLoader batches are a third of the size).
-        self.train_set = build.dataset(cfg, "train", keys=("image",))
-        self.val_set = build.dataset(cfg, "val", keys=("image",))
+        self.train_set = dataset_from_config(cfg, "train", keys=("image",))
+        self.val_set = dataset_from_config(cfg, "val", keys=("image",))
         self._writer = None
         if self._resume_path().is_file():
             self._resume()
@@ -184,7 +233,7 @@ class Trainer:
         return self.out / "last.pt"
 
     def _prepare_output(self, overwrite: bool) -> None:
-        cfg_text = dump_config(self.cfg)
+        cfg_text = as_yaml(self.cfg)
         if not self.dist.is_main:
             return
         existing = self.out.is_dir() and any(self.out.iterdir())
@@ -393,7 +442,9 @@ class Trainer:
         for batch in self._loader(dataset, False, 0):
             images = batch["image"].to(self.device)
             with self._autocast():
-                terms = build.validation_terms(self.model, images, self.cfg, self.perceptual)
+                terms = objective.validation_terms(
+                    self.model, images, self.cfg.loss, self.perceptual
+                )
             b = images.shape[0]
             for k, v in terms.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * b
@@ -411,7 +462,7 @@ class Trainer:
 
     def _payload(self) -> dict[str, Any]:
         return {
-            "config": config_to_dict(self.cfg),
+            "config": as_dict(self.cfg),
             "model": self.model.state_dict(),
             "optimizers": {"adam": self.optimizer.state_dict()},
             "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
@@ -468,11 +519,11 @@ class Trainer:
         images = batch["image"][:8].to(self.device)
         self.model.eval()
         with torch.no_grad():
-            visuals = build.visuals(self.model, images, self.cfg)
+            grids = visuals.visuals(self.model, images)
         self.model.train()
-        for name, grid in visuals.get("images", {}).items():
+        for name, grid in grids["images"].items():
             self.writer.add_images(f"vis/{name}", grid.clamp(0, 1).float().cpu(), self.state.step)
-        for name, values in visuals.get("histograms", {}).items():
+        for name, values in grids["histograms"].items():
             self.writer.add_histogram(f"hist/{name}", values.float().cpu(), self.state.step)
 
 

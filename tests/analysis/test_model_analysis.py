@@ -17,6 +17,7 @@ from analysis.model_access import cam_layers
 from unsup3d.errors import UserError
 from unsup3d.features import load_features
 from unsup3d.model import InverseRenderer, ModelSettings
+from unsup3d.renderer import Renderer
 
 TINY = """
 run:
@@ -67,7 +68,7 @@ def test_cam_layers_are_the_8_to_4_down_convs():
         (64, ("stages.9", "stages.9", "stages.6", "stages.6")),
         (16, ("stages.3", "stages.3", "stages.2", "stages.2")),
     ):
-        model = InverseRenderer(ModelSettings(preset="small", image_size=size, use_conf_map=False))
+        model = InverseRenderer(ModelSettings(preset="small", use_conf_map=False), Renderer(size))
         layers = cam_layers(model, ["depth", "albedo", "light", "view"])
         for (g, layer), suffix in zip(layers.items(), names, strict=True):
             assert layer.name == f"{g}_net.encoder.{suffix}"
@@ -76,9 +77,9 @@ def test_cam_layers_are_the_8_to_4_down_convs():
 
 
 def test_grad_cam_of_unused_encoder_is_zero(tiny_run):
-    from unsup3d import build
+    from unsup3d.models import load_model
 
-    model, cfg, _ = build.model_from_checkpoint(tiny_run[0], torch.device("cpu"))
+    model, cfg, _ = load_model(tiny_run[0], torch.device("cpu"))
     layers = cam_layers(model, ["depth", "light"])
     images = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
     w = torch.randn(256, generator=torch.Generator().manual_seed(1))

@@ -132,12 +132,12 @@ def make_colour_images():
 @pytest.fixture
 def real_checkpoint(tmp_path):
     """A real `run.py`-style checkpoint of the `small` inverse renderer at 16 px (random init)."""
-    from unsup3d import build
     from unsup3d.checkpoint import save_checkpoint
     from unsup3d.config import config_to_dict, load_config
+    from unsup3d.models import build_model
 
     cfg = load_config(None, ["model.preset=small", "data.image_size=16", "loss.lam_perc=0"])
     torch.manual_seed(0)
     path = tmp_path / "small.pt"
-    save_checkpoint(path, {"config": config_to_dict(cfg), "model": build.model(cfg).state_dict()})
+    save_checkpoint(path, {"config": config_to_dict(cfg), "model": build_model(cfg).state_dict()})
     return path

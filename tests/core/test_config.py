@@ -48,7 +48,7 @@ def test_roundtrip_through_dict(tmp_path):
         ),
         (
             "renderer:\n  min_depth: 1.2\n",
-            "'renderer.min_depth' (1.2) must be < 'renderer.max_depth'",
+            "'renderer.min_depth': 1.2 must be < 'renderer.max_depth' (1.1)",
         ),
         ("trainer: 3\n", "'trainer' must be a mapping"),
         ("", "the config file is empty"),

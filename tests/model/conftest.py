@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from unsup3d.renderer import Renderer, depth_to_normals, lambertian_shading, light_direction
+from unsup3d.renderer import Renderer, light_direction
 
 
 @dataclass
@@ -41,10 +41,12 @@ def make_scenes(batch: int, size: int, seed: int = 0) -> Scenes:
     rot[:, 2] *= 0.3
     trans = torch.cat([(u[:, 7:9] * 2 - 1) * 0.04, torch.zeros(batch, 1)], dim=1)
     view = torch.cat([rot, trans], dim=1)
-    r = Renderer(size)
-    normal = depth_to_normals(depth, r.intrinsics_like(depth))
-    shading, _ = lambertian_shading(normal, light[:, 0], light[:, 1], light_direction(light[:, 2:]))
-    rec = r.reconstruct(depth, (albedo * shading) * 2 - 1, view)
+    direction = light_direction(light[:, 2:])
+    rec = (
+        Renderer(size)
+        .render_scene(depth, albedo, light[:, 0], light[:, 1], direction, view, signed=True)
+        .recon
+    )
     image = ((rec.image * rec.mask[:, None] + 1) / 2).clamp(0, 1)
     return Scenes(image, depth, albedo, light, view)
 

@@ -17,7 +17,7 @@ from unsup3d.loocc import (
     supcon_release,
 )
 from unsup3d.model import InverseRenderer, ModelSettings
-from unsup3d.renderer import light_direction
+from unsup3d.renderer import Geometry, Renderer, light_direction
 
 LIGHT, VIEW = PERTURBABLE.index("light"), PERTURBABLE.index("view")
 
@@ -65,11 +65,11 @@ def test_settings_validation():
     assert LooccSettings(variant="L").params == ("light",)
     assert LooccSettings(variant="LV").params == ("light", "view")
     assert not LooccSettings(variant="LV", weight=0).active
-    with pytest.raises(ValueError, match="loocc variant must be one of"):
+    with pytest.raises(ValueError, match="'variant': 'LOOCC' is not one of 'none', 'L', 'LV'"):
         LooccSettings(variant="LOOCC")
-    with pytest.raises(ValueError, match="loocc compat must be one of"):
+    with pytest.raises(ValueError, match="'compat': 'paper' is not one of 'clean', 'release'"):
         LooccSettings(compat="paper")
-    with pytest.raises(ValueError, match="temperature must be > 0"):
+    with pytest.raises(ValueError, match="'temperature': 0.0 is out of range; must be > 0"):
         LooccSettings(temperature=0)
     with pytest.raises(ValueError, match="view_yaw_deg cannot be changed with compat 'release'"):
         LooccSettings(variant="LV", compat="release", view_yaw_deg=10)
@@ -209,7 +209,7 @@ def test_release_loss_matches_hand_computed_values():
 
 def _model_and_output(variant="LV", compat="clean", size=32, batch=6, seed=0):
     torch.manual_seed(seed)
-    model = InverseRenderer(ModelSettings(preset="small", image_size=size))
+    model = InverseRenderer(ModelSettings(preset="small"), Renderer(size))
     images = torch.rand(batch, 3, size, size, generator=_gen(seed))
     return model, model(images), LooccSettings(variant=variant, compat=compat, weight=1.0)
 
@@ -287,7 +287,8 @@ def test_light_rows_reuse_the_geometry_exactly_like_a_full_re_render():
     choice = torch.tensor([LIGHT, VIEW, LIGHT, LIGHT, VIEW, LIGHT])
     pert = perturb(out.light, out.view, choice, settings, _gen(4))
     args = (model.renderer, out.canon_depth, out.albedo, pert, out.canon_normal)
-    fast_image, fast_mask = render_perturbed(*args, out.recon_grid, out.recon_covered)
+    geometry = Geometry(out.recon_depth, out.recon_covered, out.recon_grid)
+    fast_image, fast_mask = render_perturbed(*args, geometry)
     full_image, full_mask = render_perturbed(*args)
     assert torch.equal(fast_mask, full_mask)
     torch.testing.assert_close(fast_image, full_image, rtol=1e-5, atol=1e-5)

@@ -55,7 +55,7 @@ def test_depth_smoothness_of_a_ramp():
 
 
 def test_loss_weights_validation_and_flip_schedule():
-    with pytest.raises(ValueError, match="lam_perc must be >= 0"):
+    with pytest.raises(ValueError, match="'lam_perc': -1.0 is out of range; must be >= 0"):
         LossWeights(lam_perc=-1)
     w = LossWeights(lam_flip=0.5, lam_flip_start_epoch=2)
     assert [w.flip_weight(e) for e in range(4)] == [1.0, 1.0, 0.5, 0.5]

@@ -5,7 +5,8 @@ import torch
 
 from unsup3d.loocc import LooccSettings
 from unsup3d.losses import LossWeights, PerceptualNet
-from unsup3d.model import InverseRenderer, ModelSettings, compute_objective
+from unsup3d.model import InverseRenderer, ModelSettings
+from unsup3d.objective import compute_objective
 from unsup3d.renderer import Renderer
 
 NO_PERC = LossWeights(lam_perc=0.0)
@@ -13,11 +14,11 @@ NO_PERC = LossWeights(lam_perc=0.0)
 
 def _model(size=32, **kw):
     torch.manual_seed(0)
-    return InverseRenderer(ModelSettings(preset="small", image_size=size, **kw))
+    return InverseRenderer(ModelSettings(preset="small", **kw), Renderer(size))
 
 
 def test_paper_preset_counts_via_model():
-    counts = InverseRenderer(ModelSettings(preset="paper")).parameter_counts()
+    counts = InverseRenderer(ModelSettings(preset="paper"), Renderer(64)).parameter_counts()
     assert counts["paper_total"] == 29_441_536
     assert counts["depth"] == 12_979_648  # the paper's "geometry and albedo" figure: depth alone
     assert counts["confidence"] == 7_678_208
@@ -98,12 +99,12 @@ def test_bad_inputs():
     model = _model(32)
     with pytest.raises(ValueError, match=r"images must be \(B, 3, 32, 32\)"):
         model(torch.rand(2, 3, 64, 64))
-    with pytest.raises(ValueError, match="renderer image size 64 != model image_size 32"):
-        InverseRenderer(ModelSettings(preset="small", image_size=32), Renderer(64))
-    with pytest.raises(ValueError, match="model preset must be one of"):
+    with pytest.raises(ValueError, match="'preset': 'huge' is not one of 'paper', 'small'"):
         ModelSettings(preset="huge")
     with pytest.raises(ValueError, match="image_size must be >= 16 and a multiple of 4"):
-        ModelSettings(image_size=30)
+        InverseRenderer(ModelSettings(), Renderer(30))
+    with pytest.raises(ValueError, match=r"border_width must be in \[0, image_size / 2\)"):
+        InverseRenderer(ModelSettings(border_width=8), Renderer(16))
 
 
 def test_unet_encoder_and_no_confidence_variant():

@@ -167,12 +167,12 @@ def test_torchrun_two_processes_match_one(tiny_config, tmp_path):
     # Most weights took the same step (the rest are the near-zero-gradient sign flips)...
     assert agree / total > 0.9
     # ...and that step was real: the weights left their (seeded) initialisation by ~lr.
-    from unsup3d import build
     from unsup3d.config import load_config
+    from unsup3d.models import build_model
     from unsup3d.utils import seed_everything
 
     seed_everything(3)
-    init = build.model(load_config(cfg1)).state_dict()
+    init = build_model(load_config(cfg1)).state_dict()
     moved = sum(int((a["model"][k] - v).abs().gt(5e-4).sum()) for k, v in init.items())
     assert moved / total > 0.5
 
@@ -251,17 +251,18 @@ def test_missing_vgg_weights_stop_at_start(tiny_config, tmp_path, capsys):
 
 
 def test_non_finite_loss_stops_naming_step_and_term(tiny_config, monkeypatch, capsys):
-    from unsup3d import build
+    from unsup3d import objective
     from unsup3d.cli import cli_main
 
-    real = build.objective
+    real = objective.compute_objective
 
-    def poisoned(model, images, cfg, generator, epoch, perceptual=None):
-        total, terms = real(model, images, cfg, generator, epoch, perceptual)
-        terms["l1"] = torch.tensor(float("nan"))
-        return total * float("nan"), terms
+    def poisoned(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result.terms["l1"] = torch.tensor(float("nan"))
+        result.total = result.total * float("nan")
+        return result
 
-    monkeypatch.setattr(build, "objective", poisoned)
+    monkeypatch.setattr(objective, "compute_objective", poisoned)
     cfg, out = tiny_config()
     assert cli_main(run.main, ["--config", str(cfg), "--num_workers", "0"]) == 2
     err = capsys.readouterr().err

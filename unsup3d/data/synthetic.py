@@ -38,10 +38,7 @@ from torch.utils.data import Dataset
 from unsup3d.data.celebamask import CLASSES as CELEBAMASK_CLASS_NAMES
 from unsup3d.errors import UserError
 from unsup3d.renderer import (
-    Reconstruction,
     Renderer,
-    depth_to_normals,
-    lambertian_shading,
     light_direction,
 )
 
@@ -1354,22 +1351,16 @@ class SyntheticDataset(Dataset):
             albedo = albedo + bg_weight[:, None] * texture
             albedo = albedo * (1.0 + (0.025 * self.noise) * self._albedo_noise(p))
             albedo = albedo.clamp(0.0, 1.0)
-        normal = depth_to_normals(depth, rend.intrinsics_like(depth))
         light_dir = light_direction(p.light[:, 2:4])
-        shading, _ = lambertian_shading(normal, p.light[:, 0], p.light[:, 1], light_dir)
-        canon_image = albedo * shading
-        step = max(1, self.reconstruct_pixels // size**2)
-        recs = [
-            rend.reconstruct(depth[a : a + step], canon_image[a : a + step], p.view[a : a + step])
-            for a in range(0, len(p), step)
-        ]
-        rec = (
-            recs[0]
-            if len(recs) == 1
-            else Reconstruction(
-                *(torch.cat([getattr(r, f.name) for r in recs]) for f in fields(Reconstruction))
-            )
-        )
+        rec = rend.render_scene(
+            depth,
+            albedo,
+            p.light[:, 0],
+            p.light[:, 1],
+            light_dir,
+            p.view,
+            max_pixels=self.reconstruct_pixels,
+        ).recon
         # Uncovered pixels show the background wall lit like the canonical background plane.
         flat = (p.light[:, 0] + p.light[:, 1] * light_dir[:, 2].clamp(min=0))[:, None, None, None]
         covered = rec.mask[:, None]

@@ -15,14 +15,24 @@ from unsup3d.renderer.camera import (
 )
 from unsup3d.renderer.mesh import grid_faces
 from unsup3d.renderer.rasterize import Fragments, rasterize, rasterize_depth
-from unsup3d.renderer.render import CONVENTIONS, Reconstruction, Renderer
+from unsup3d.renderer.render import (
+    CONVENTIONS,
+    Geometry,
+    Reconstruction,
+    Renderer,
+    RendererSettings,
+    Scene,
+)
 from unsup3d.renderer.shading import depth_to_normals, lambertian_shading, light_direction
 
 __all__ = [
     "CONVENTIONS",
     "Fragments",
+    "Geometry",
     "Reconstruction",
     "Renderer",
+    "RendererSettings",
+    "Scene",
     "depth_to_normals",
     "depth_to_planes",
     "depth_to_points",

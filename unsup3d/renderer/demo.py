@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 
 from unsup3d.cli import cli_main, setup_logging
-from unsup3d.renderer import Renderer, depth_to_normals, lambertian_shading, light_direction
+from unsup3d.renderer import Renderer, light_direction
 from unsup3d.utils import atomic_path
 
 log = logging.getLogger(__name__)
@@ -63,28 +63,29 @@ def render_sheet(size: int = 64) -> np.ndarray:
     """Render the demo sheet; returns an (H, W, 3) uint8 array."""
     renderer = Renderer(size)
     depth, albedo = demo_scene(size)
-    K = renderer.intrinsics_like(depth)
-    normal = depth_to_normals(depth, K)  # (1, S, S, 3)
+    ambient, diffuse = torch.tensor([0.3]), torch.tensor([0.8])
     lights = [(0.0, 0.0), (-1.0, 0.0), (1.0, 0.0), (0.0, -1.0)]
+
+    def render(dxy: tuple[float, float], view: torch.Tensor):
+        direction = light_direction(torch.tensor([dxy]))
+        return renderer.render_scene(depth, albedo, ambient, diffuse, direction, view)
+
+    front = torch.zeros(1, 6)
+    lit = [render(dxy, front) for dxy in lights]
+    normal = lit[0].normal  # (1, S, S, 3)
     row1 = [
         ((1.1 - depth) / 0.2).expand(3, -1, -1),  # near = bright
         (normal[0].permute(2, 0, 1) * torch.tensor([1.0, -1.0, -1.0])[:, None, None] + 1) / 2,
         albedo[0],
+        *(scene.canon_image[0] for scene in lit),
     ]
-    canon_images = []
-    for dxy in lights:
-        shading, _ = lambertian_shading(
-            normal, torch.tensor([0.3]), torch.tensor([0.8]), light_direction(torch.tensor([dxy]))
-        )
-        canon_images.append(albedo * shading)
-        row1.append(canon_images[-1][0])
     views = [(0, -30), (0, -15), (0, 15), (0, 30), (15, 0), (-15, 0), (10, 20)]
     row2 = []
     for pitch, yaw in views:
         view = torch.tensor([[math.radians(pitch), math.radians(yaw), 0, 0, 0, 0]])
-        rec = renderer.reconstruct(depth, canon_images[2], view)
+        rec = render(lights[2], view).recon
         row2.append(torch.where(rec.mask[:, None], rec.image, torch.ones_like(rec.image))[0])
-    sweep = renderer.render_yaw(depth, canon_images[0], max_deg=60, num=7)[0]
+    sweep = renderer.render_yaw(depth, lit[0].canon_image, max_deg=60, num=7)[0]
     row3 = list(sweep.unbind(0))
     rows = [_tile(r) for r in (row1, row2, row3)]
     width = max(r.shape[1] for r in rows)
