@@ -42,7 +42,7 @@ _EXPORTS: dict[str, str] = {
     "register_model": "unsup3d.models:register_model",
     "model_class": "unsup3d.models:model_class",
     "build_model": "unsup3d.models:build_model",
-    "load_model": "unsup3d.models:load_model",
+    "load_model": "unsup3d.loading:load_model",
     "load_checkpoint": "unsup3d.checkpoint:load_checkpoint",
     "load_model_state": "unsup3d.checkpoint:load_model_state",
     "InverseRenderer": "unsup3d.model:InverseRenderer",

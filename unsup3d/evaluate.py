@@ -26,7 +26,7 @@ from unsup3d.depth_metrics import (
 )
 from unsup3d.errors import UserError
 from unsup3d.features import SCENE_GROUPS, FeatureSet, save_features
-from unsup3d.models import load_model
+from unsup3d.loading import load_model
 from unsup3d.renderer import depth_to_normals
 from unsup3d.trainer import iterate_batches
 from unsup3d.utils import atomic_path, atomic_write_text, sha256_file

@@ -13,7 +13,6 @@ Register another model with `register_model` (the baselines do, by module path).
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 from typing import Any
 
 from unsup3d.errors import UserError
@@ -51,23 +50,3 @@ def model_class(name: str) -> type:
 def build_model(cfg) -> Any:
     """The model described by ``cfg`` (a resolved `unsup3d.config.Config`), random weights, CPU."""
     return model_class(cfg.model.name).from_config(cfg)
-
-
-def load_model(path: str | Path, device) -> tuple[Any, Any, dict[str, Any]]:
-    """Rebuild a model from a checkpoint alone (its saved config) and load its weights strictly.
-
-    Args:
-        path: a checkpoint written by the trainer (``best.pt``, ``last.pt``, ...).
-        device: where to put the model.
-
-    Returns:
-        (model in eval mode on ``device``, its `Config`, the checkpoint dict).
-    """
-    from unsup3d.checkpoint import load_checkpoint, load_model_state
-    from unsup3d.config import config_from_dict
-
-    ckpt = load_checkpoint(path, map_location="cpu")
-    cfg = config_from_dict(ckpt["config"], source=f"{path} (saved config)")
-    net = build_model(cfg)
-    load_model_state(net, ckpt["model"], str(path))
-    return net.to(device).eval(), cfg, ckpt

@@ -77,7 +77,7 @@ def test_cam_layers_are_the_8_to_4_down_convs():
 
 
 def test_grad_cam_of_unused_encoder_is_zero(tiny_run):
-    from unsup3d.models import load_model
+    from unsup3d.loading import load_model
 
     model, cfg, _ = load_model(tiny_run[0], torch.device("cpu"))
     layers = cam_layers(model, ["depth", "light"])
