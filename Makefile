@@ -22,12 +22,12 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 # Re-running resumes (or, once finished, only re-evaluates) runs/demo.
 demo: $(STAMP)
 	$(PY) run.py --config experiments/demo.yaml --num_workers 2
-	$(PY) run.py test --checkpoint runs/demo/best.pt --split test --max_images 16 --num_workers 0
-	$(PY) run.py extract --checkpoint runs/demo/best.pt --split tracks --output runs/demo/features_tracks.npz --num_workers 0
+	$(PY) run.py test --checkpoint runs/demo/best.pt --split test --max_images 16 --num_workers 0 --overwrite
+	$(PY) run.py extract --checkpoint runs/demo/best.pt --split tracks --output runs/demo/features_tracks.npz --num_workers 0 --overwrite
 	$(PY) clustering/cluster_eval.py runs/demo/features_tracks.npz --groups depth,albedo --attributes identity --output_dir runs/demo
 
 renderer-demo: $(STAMP)
-	$(PY) -m unsup3d.renderer.demo --output docs/renderer_demo.png
+	$(PY) -m unsup3d.renderer.demo --output docs/renderer_demo.png --overwrite
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

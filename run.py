@@ -13,23 +13,43 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
-from unsup3d.cli import cli_main, setup_logging
+from unsup3d import cli
 from unsup3d.config import load_config
 from unsup3d.errors import UserError
-from unsup3d.utils import keep_freed_memory, resolve_device
+from unsup3d.utils import keep_freed_memory
 
 log = logging.getLogger("run")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+def build_parser() -> cli.ArgumentParser:
+    shared = cli.shared_flags(
+        "gpu",
+        "num_workers",
+        "seed",
+        "overwrite",
+        "output_dir",
+        "output",
+        "batch_size",
+        "verbose",
+        defaults={"num_workers": 4, "seed": None},
+        helps={
+            "seed": "overrides run.seed (default: the config's)",
+            "overwrite": "train: start afresh in a non-empty run.output_dir; test/extract: "
+            "write into a non-empty --output_dir / replace an existing --output",
+            "output_dir": "test: folder for per-image outputs (default <run>/test_<split>)",
+            "output": "extract: the feature .npz to write (default <run>/features_<split>.npz)",
+            "batch_size": "test/extract: images per batch",
+        },
+    )
+    parser = cli.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[shared],
     )
     parser.add_argument(
         "mode",
@@ -49,19 +69,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a config value, e.g. --set trainer.lr=1e-4 (repeatable)",
     )
-    parser.add_argument(
-        "--gpu", type=int, default=None, help="CUDA device index; leave out to run on the CPU"
-    )
-    parser.add_argument(
-        "--num_workers",
-        type=int,
-        default=4,
-        help="DataLoader worker processes (good: 4; 0 in tests)",
-    )
-    parser.add_argument("--seed", type=int, default=None, help="overrides run.seed")
-    parser.add_argument(
-        "--overwrite", action="store_true", help="train: start afresh in a non-empty run.output_dir"
-    )
     parser.add_argument("--checkpoint", type=Path, help="test/extract: the checkpoint (.pt) to use")
     parser.add_argument(
         "--split",
@@ -69,52 +76,42 @@ def build_parser() -> argparse.ArgumentParser:
         help="test/extract: dataset split (train, val, test, ood, tracks...)",
     )
     parser.add_argument(
-        "--output",
-        type=Path,
-        help="extract: the feature .npz to write (default <run>/features_<split>.npz)",
-    )
-    parser.add_argument(
-        "--output_dir",
-        type=Path,
-        help="test: folder for per-image outputs (default <run>/test_<split>)",
-    )
-    parser.add_argument(
         "--max_images",
         type=int,
         default=0,
         help="test/extract: stop after this many images (0: all)",
     )
-    parser.add_argument("--batch_size", type=int, default=64, help="test/extract: images per batch")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
+
+
+def train(args, overrides: list[str], device: torch.device) -> None:
+    """``run.py train``: fit the config's model into its run directory."""
+    from unsup3d.trainer import Trainer
+
+    if args.config is None:
+        raise UserError("run.py train: --config is required, e.g. --config experiments/demo.yaml")
+    cfg = load_config(args.config, overrides)
+    torch.set_float32_matmul_precision("high")
+    state = Trainer(cfg, device, num_workers=args.num_workers, overwrite=args.overwrite).fit()
+    log.info(
+        "done: %d epochs, %d steps, best validation reconstruction loss %.5f; run dir %s",
+        state.epoch,
+        state.step,
+        state.best_val,
+        cfg.run.output_dir,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    cli.setup_logging(args.verbose)
     keep_freed_memory()  # fewer page faults per batch on CPU; DataLoader workers inherit it
     if args.num_workers < 0:
         raise UserError(f"--num_workers {args.num_workers}: must be >= 0")
-    device = resolve_device(args.gpu)
+    device = cli.device(args.gpu)
     overrides = list(args.overrides) + ([f"run.seed={args.seed}"] if args.seed is not None else [])
     if args.mode == "train":
-        from unsup3d.trainer import Trainer
-
-        if args.config is None:
-            raise UserError(
-                "run.py train: --config is required, e.g. --config experiments/demo.yaml"
-            )
-        cfg = load_config(args.config, overrides)
-        torch.set_float32_matmul_precision("high")
-        trainer = Trainer(cfg, device, num_workers=args.num_workers, overwrite=args.overwrite)
-        state = trainer.fit()
-        log.info(
-            "done: %d epochs, %d steps, best validation reconstruction loss %.5f; run dir %s",
-            state.epoch,
-            state.step,
-            state.best_val,
-            cfg.run.output_dir,
-        )
+        train(args, overrides, device)
         return 0
     from unsup3d import evaluate
 
@@ -122,34 +119,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UserError(
             f"run.py {args.mode}: --checkpoint is required, e.g. --checkpoint runs/demo/best.pt"
         )
+    common = {
+        "split": args.split,
+        "config": args.config,
+        "overrides": overrides,
+        "batch_size": args.batch_size,
+        "num_workers": args.num_workers,
+        "max_images": args.max_images,
+        "overwrite": args.overwrite,
+    }
     if args.mode == "extract":
-        out = evaluate.extract_features(
-            args.checkpoint,
-            device,
-            split=args.split,
-            output=args.output,
-            config=args.config,
-            overrides=overrides,
-            batch_size=args.batch_size,
-            num_workers=args.num_workers,
-            max_images=args.max_images,
-        )
+        out = evaluate.extract_features(args.checkpoint, device, output=args.output, **common)
         log.info("wrote %s", out)
     else:
-        out = evaluate.test(
-            args.checkpoint,
-            device,
-            split=args.split,
-            output_dir=args.output_dir,
-            config=args.config,
-            overrides=overrides,
-            batch_size=args.batch_size,
-            num_workers=args.num_workers,
-            max_images=args.max_images,
-        )
+        out = evaluate.test(args.checkpoint, device, output_dir=args.output_dir, **common)
         log.info("wrote test outputs to %s", out)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(cli_main(main))
+    cli.run(main)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from unsup3d.cli import check_output_file, prepare_output_dir
 from unsup3d.config import Config, config_from_dict, config_to_dict, load_config
 from unsup3d.data.settings import dataset_from_config
 from unsup3d.depth_metrics import (
@@ -109,13 +110,15 @@ def _labels(batch: dict[str, Any], dataset) -> tuple[np.ndarray | None, list[str
 def extract_features(
     checkpoint: Path,
     device: torch.device,
-    split: str = "test",
-    output: Path | None = None,
-    config: Path | None = None,
-    overrides: list[str] | None = None,
-    batch_size: int = 64,
-    num_workers: int = 0,
-    max_images: int = 0,
+    *,
+    split: str,
+    output: Path | None,
+    config: Path | None,
+    overrides: list[str],
+    batch_size: int,
+    num_workers: int,
+    max_images: int,
+    overwrite: bool,
 ) -> Path:
     """Write the feature ``.npz`` (ARCHITECTURE.md §4) of a dataset split.
 
@@ -124,6 +127,7 @@ def extract_features(
     """
     model, cfg, dataset = _load(checkpoint, device, split, config, overrides)
     output = Path(output) if output else Path(checkpoint).parent / f"features_{split}.npz"
+    check_output_file(output, overwrite)
     feats: dict[str, list[np.ndarray]] = {g: [] for g in SCENE_GROUPS}
     labels, label_names, tracks, factors, ids = [], [], [], [], []
     seen = 0
@@ -230,13 +234,15 @@ def _save_obj(folder: Path, name: str, depth: torch.Tensor, albedo: torch.Tensor
 def test(
     checkpoint: Path,
     device: torch.device,
-    split: str = "test",
-    output_dir: Path | None = None,
-    config: Path | None = None,
-    overrides: list[str] | None = None,
-    batch_size: int = 64,
-    num_workers: int = 0,
-    max_images: int = 0,
+    *,
+    split: str,
+    output_dir: Path | None,
+    config: Path | None,
+    overrides: list[str],
+    batch_size: int,
+    num_workers: int,
+    max_images: int,
+    overwrite: bool,
 ) -> Path:
     """Per-image outputs of a split and, where the dataset has ground truth, depth metrics.
 
@@ -251,7 +257,7 @@ def test(
     """
     model, cfg, dataset = _load(checkpoint, device, split, config, overrides)
     out = Path(output_dir) if output_dir else Path(checkpoint).parent / f"test_{split}"
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_output_dir(out, overwrite)
     r = model.renderer
     lo, hi = r.min_depth, r.max_depth
     scene_lines = []

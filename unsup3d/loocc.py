@@ -285,7 +285,7 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Ten
 def supcon_release(
     z1: torch.Tensor,
     z2: torch.Tensor,
-    temperature: float = 0.5,
+    temperature: float,
     base_temperature: float = RELEASE_BASE_TEMPERATURE,
 ) -> torch.Tensor:
     """The release's loss: SupCon without labels on unnormalised features.
@@ -318,7 +318,7 @@ def loocc_contrastive(
     features_aug: dict[str, torch.Tensor],
     choice: torch.Tensor,
     temperature: float,
-    compat: str = "clean",
+    compat: str,
 ) -> torch.Tensor:
     """The leave-one-out contrastive term on given features.
 

@@ -52,8 +52,8 @@ class ModelSettings(Settings):
     """
 
     name: str = setting("pdr", "model registry name (unsup3d.models.MODELS)")
-    preset: Literal["paper", "small"] = setting(
-        "paper", "network widths: paper (29.4 M params) or small (3.8 M, CPU-sized)"
+    preset: Literal["paper", "small", "tiny"] = setting(
+        "paper", "network widths: paper (29.4 M params), small (3.8 M, CPU-sized), tiny (tests)"
     )
     encoder: Literal["conv", "unet"] = setting(
         "conv", "depth/albedo down path: conv (release) or unet (for segmentation)"

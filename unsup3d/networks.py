@@ -54,6 +54,8 @@ PRESETS: dict[str, NetworkWidths] = {
     "paper": NetworkWidths(64, 32, 64, 256, 128),
     # Quarter widths (features stay 256-d): about 3.7 M parameters, for CPU runs and tests.
     "small": NetworkWidths(16, 8, 16, 256, 32),
+    # Eighth of small (features stay 256-d): 357,216 parameters, for fixtures and fast tests.
+    "tiny": NetworkWidths(2, 1, 2, 256, 4),
 }
 
 
@@ -237,7 +239,7 @@ class EncoderDecoder(nn.Module):
         nf: int,
         zdim: int,
         image_size: int,
-        encoder: str = "conv",
+        encoder: str,
         activation: str | None = None,
     ) -> None:
         super().__init__()

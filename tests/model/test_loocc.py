@@ -149,10 +149,10 @@ def test_release_perturbations():
 def test_nt_xent_matches_naive_per_pair_implementation():
     feats, feats_aug = _features(5, 4, 0), _features(5, 4, 1)
     choice = torch.tensor([LIGHT, VIEW, VIEW, LIGHT, VIEW])
-    got = loocc_contrastive(feats, feats_aug, choice, 0.5)
+    got = loocc_contrastive(feats, feats_aug, choice, 0.5, "clean")
     assert got.item() == pytest.approx(_naive_loocc(feats, feats_aug, choice, 0.5), rel=1e-10)
     one_subset = torch.full((5,), VIEW)
-    got = loocc_contrastive(feats, feats_aug, one_subset, 0.2)
+    got = loocc_contrastive(feats, feats_aug, one_subset, 0.2, "clean")
     assert got.item() == pytest.approx(_naive_loocc(feats, feats_aug, one_subset, 0.2), rel=1e-10)
 
 
@@ -164,7 +164,7 @@ def test_nt_xent_single_pair_has_no_negatives():
 def test_left_out_group_gets_no_gradient_from_the_contrastive_term():
     feats, feats_aug = _features(6, 3, 0, True), _features(6, 3, 1, True)
     choice = torch.tensor([LIGHT, LIGHT, VIEW, LIGHT, VIEW, VIEW])
-    loocc_contrastive(feats, feats_aug, choice, 0.5).backward()
+    loocc_contrastive(feats, feats_aug, choice, 0.5, "clean").backward()
     for d in (feats, feats_aug):
         for group in GROUPS:
             grad = d[group].grad.abs().sum(dim=1)
@@ -180,7 +180,7 @@ def test_release_loss_matches_hand_computed_values():
     # Orthonormal twins: each anchor has logits 2 (positive) and 0, 0 (negatives) at T = 0.5.
     e = torch.eye(3)[:2].double()  # (2, 3)
     expected = (0.5 / 0.07) * (math.log(math.exp(2) + 2) - 2)  # = 1.711034...
-    assert supcon_release(e, e).item() == pytest.approx(expected, rel=1e-9)
+    assert supcon_release(e, e, 0.5).item() == pytest.approx(expected, rel=1e-9)
     assert expected == pytest.approx(1.711034, abs=1e-6)
     # Through loocc_contrastive with 1-d groups: light perturbed, kept (depth, albedo, view).
     feats = {
@@ -204,7 +204,9 @@ def test_release_loss_matches_hand_computed_values():
     assert got.item() == pytest.approx(hand, rel=1e-6)
     # The clean loss normalises: the first pair becomes parallel (logit 2).
     clean = (math.log(1 + 2 * math.exp(-2)) + math.log(3)) / 2
-    assert loocc_contrastive(feats, aug, choice, 0.5).item() == pytest.approx(clean, rel=1e-6)
+    assert loocc_contrastive(feats, aug, choice, 0.5, "clean").item() == pytest.approx(
+        clean, rel=1e-6
+    )
 
 
 def _model_and_output(variant="LV", compat="clean", size=32, batch=6, seed=0):
@@ -244,7 +246,7 @@ def test_pipeline_matches_contrastive_on_returned_features():
     result = loocc_loss(out, model.renderer, model.encode, settings, _gen(1))
     choice = result.perturbation.choice
     torch.testing.assert_close(
-        result.loss, loocc_contrastive(out.features, result.features, choice, 0.5)
+        result.loss, loocc_contrastive(out.features, result.features, choice, 0.5, "clean")
     )
     # The re-rendered images' features are the encoders' on those images.
     with torch.no_grad():

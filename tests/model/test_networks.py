@@ -42,7 +42,7 @@ def test_paper_preset_parameter_counts():
 
 def test_unet_variant_parameter_count_matches_release():
     w = PRESETS["paper"]
-    net = EncoderDecoder(1, w.nf_depth_albedo, w.zdim, 64, encoder="unet")
+    net = EncoderDecoder(1, w.nf_depth_albedo, w.zdim, 64, "unet")
     assert count_parameters(net) == 10_355_344
     # segmentation's U-Net encoder (feature_scale 4) + a bias-free 4x4 conv 256 -> 256
     assert count_parameters(net.encoder) == 1_180_752 + 256 * 256 * 16

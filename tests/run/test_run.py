@@ -11,12 +11,13 @@ import torch
 
 import run
 from unsup3d.checkpoint import load_checkpoint
+from unsup3d.cli import cli_main
 from unsup3d.features import load_features
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_train_test_extract_end_to_end(tiny_config, tmp_path):
+def test_train_test_extract_end_to_end(tiny_config, tmp_path, capsys):
     cfg, out = tiny_config(epochs=2, tensorboard="true")
     assert (
         run.main(["--config", str(cfg), "--num_workers", "0", "--set", "trainer.max_steps=3"]) == 0
@@ -50,6 +51,19 @@ def test_train_test_extract_end_to_end(tiny_config, tmp_path):
     metrics = json.loads((test_dir / "depth_metrics.json").read_text())
     assert metrics["num_images"] == 2 and metrics["side_mean"] > 0
     assert metrics["object_side_best_constant_mean"] > 0  # synthetic faces have part labels
+    # The test outputs are written again only with --overwrite.
+    test_cmd = [
+        "test",
+        "--checkpoint",
+        str(out / "last.pt"),
+        "--num_workers",
+        "0",
+        "--max_images",
+        "2",
+    ]
+    assert cli_main(run.main, test_cmd) == 2
+    assert "test_test: folder is not empty; pass --overwrite" in capsys.readouterr().err
+    assert run.main([*test_cmd, "--overwrite"]) == 0
 
     feats = tmp_path / "f.npz"
     assert (
@@ -281,8 +295,12 @@ def test_test_and_extract_overrides_start_from_the_checkpoint(tiny_config, tmp_p
     # --set alone changes one data key of the checkpoint's config, nothing else.
     assert run.main(extract + ["--output", str(feats), "--set", "data.num_test=2"]) == 0
     assert len(load_features(feats)) == 2
+    # An existing feature file is replaced only with --overwrite.
+    assert cli_main(run.main, extract + ["--output", str(feats), "--config", str(cfg)]) == 2
+    assert "f.npz: exists; pass --overwrite" in capsys.readouterr().err
     # The training YAML itself is accepted (same model), its data section used.
-    assert run.main(extract + ["--output", str(feats), "--config", str(cfg)]) == 0
+    again = extract + ["--output", str(feats), "--config", str(cfg), "--overwrite"]
+    assert run.main(again) == 0
     assert len(load_features(feats)) == 4
     for setting, message in [
         ("model.preset=paper", "['model'] differ from the checkpoint's"),

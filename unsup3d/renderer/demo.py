@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from unsup3d.cli import cli_main, setup_logging
+from unsup3d import cli
 from unsup3d.renderer import Renderer, light_direction
 from unsup3d.utils import atomic_path
 
@@ -93,12 +92,16 @@ def render_sheet(size: int = 64) -> np.ndarray:
     return np.concatenate(rows, 0)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+def build_parser() -> cli.ArgumentParser:
+    shared = cli.shared_flags(
+        "output",
+        "overwrite",
+        "verbose",
+        defaults={"output": Path("docs/renderer_demo.png")},
+        helps={"output": "PNG to write"},
     )
-    parser.add_argument(
-        "--output", type=Path, default=Path("docs/renderer_demo.png"), help="PNG to write"
+    parser = cli.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, parents=[shared]
     )
     parser.add_argument(
         "--size", type=int, default=64, help="image size in pixels (good: 64 or 128)"
@@ -111,16 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging()
+    cli.setup_logging(args.verbose)
+    output = cli.check_output_file(args.output, args.overwrite)
     sheet = render_sheet(args.size)
     image = Image.fromarray(sheet)
     if args.scale > 1:
         image = image.resize((image.width * args.scale, image.height * args.scale), Image.NEAREST)
-    with atomic_path(args.output) as tmp:
+    with atomic_path(output) as tmp:
         image.save(tmp, format="PNG")
-    log.info("wrote %s (%dx%d)", args.output, image.width, image.height)
+    log.info("wrote %s (%dx%d)", output, image.width, image.height)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(cli_main(main))
+    cli.run(main)
