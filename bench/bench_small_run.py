@@ -1,14 +1,17 @@
 """A short CPU training run of the ``small`` preset on synthetic faces, with depth quality.
 
-    python bench/bench_small_run.py [--steps 300] [--batch 128] [--size 32] [--lr 3e-4]
+    python bench/bench_small_run.py [--config experiments/bench_small_run.yaml] [--set KEY=VALUE]
+                                    [--steps 300] [--batch 128] [--size 32] [--lr 3e-4]
                                     [--variant none|L|LV] [--loocc_weight 0.03] [--seed 0]
                                     [--json out.json] [--figure depth.png]
 
-Trains `InverseRenderer` (small preset, no confidence maps, no perceptual term, depth
-smoothness 0.1 as the release's car config, LOOCC-LV at weight 0.03) with Adam on
-``synthetic_faces`` train images (each image seen once) and evaluates on held-out ``test`` faces
-(unseen identities) before and after. The defaults (32 px, batch 128, LOOCC-LV weight 0.03) were
-chosen on the ``val`` faces for depth quality in 300 steps; docs/model.md has the trials,
+Trains the config (default ``experiments/bench_small_run.yaml``: small preset, 32 px, batch 128,
+no confidence maps, no perceptual term, depth smoothness 0.1 as the release's car config,
+LOOCC-LV at weight 0.03, each training image seen once) with the real `Trainer`, into
+``--output_dir`` (a temporary folder by default), and evaluates on held-out ``test`` faces (unseen
+identities) before and after. The shorthand flags (``--steps``, ``--batch``, ...) are config
+overrides; ``--steps N`` also sizes the train split to N x batch images. The config's settings
+were chosen on the ``val`` faces for depth quality in 300 steps; docs/model.md has the trials,
 the 64 px runs among them. Reported:
 
 - reconstruction loss: the masked photometric L1 (no confidence weighting, [-1, 1] units, as the
@@ -29,23 +32,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 
-from unsup3d.data.synthetic import synthetic_faces
+from unsup3d.config import config_to_dict, load_config
+from unsup3d.data.settings import dataset_from_config
 from unsup3d.depth_metrics import (
     constant_depth_side,
     evaluation_masks,
     normal_angle_deviation,
     scale_invariant_depth_error,
 )
-from unsup3d.loocc import LooccSettings
-from unsup3d.losses import LossWeights, photometric_l1
-from unsup3d.model import InverseRenderer, ModelSettings
-from unsup3d.objective import compute_objective
-from unsup3d.renderer import Renderer, depth_to_normals
+from unsup3d.losses import photometric_l1
+from unsup3d.model import InverseRenderer
+from unsup3d.renderer import depth_to_normals
+from unsup3d.trainer import Trainer
 from unsup3d.utils import add_default_malloc_option, apply_malloc_option
+
+CONFIG = Path(__file__).resolve().parents[1] / "experiments" / "bench_small_run.yaml"
 
 
 def _masked_fit(
@@ -176,85 +184,89 @@ def save_depth_figure(model: InverseRenderer, batch: dict, path: str, faces: int
     save_png(fig, path, dpi=100)
 
 
-def run(args: argparse.Namespace) -> dict:
-    torch.manual_seed(args.seed)
-    size, batch = args.size, args.batch
-    train = synthetic_faces("train", size, seed=args.seed, num_images=args.steps * batch)
-    test = synthetic_faces(args.eval_split, size, seed=args.seed, num_images=args.eval_images)
+def overrides(args: argparse.Namespace) -> list[str]:
+    """The config overrides that the shorthand flags stand for (only those given)."""
+    out = list(args.overrides)
+    keys = {
+        "batch": "trainer.batch_size",
+        "size": "data.image_size",
+        "lr": "trainer.lr",
+        "variant": "loocc.variant",
+        "loocc_weight": "loocc.weight",
+        "lam_depth_sm": "loss.lam_depth_sm",
+        "lam_flip": "loss.lam_flip",
+        "seed": "run.seed",
+    }
+    out += [
+        f"{key}={getattr(args, flag)}"
+        for flag, key in keys.items()
+        if getattr(args, flag) is not None
+    ]
+    if args.conf:
+        out.append("model.use_conf_map=true")
+    if args.steps is not None:
+        batch = load_config(args.config, out).trainer.batch_size
+        out += [f"trainer.max_steps={args.steps}", f"data.num_train={args.steps * batch}"]
+    return out
+
+
+def run(args: argparse.Namespace, output_dir: str) -> dict:
+    cfg = load_config(args.config, [*overrides(args), f"run.output_dir={output_dir}"])
+    held_out = dataset_from_config(cfg, args.eval_split)
     t0 = time.perf_counter()
-    held_out = test.generate_batch(list(range(args.eval_images)))
-    model = InverseRenderer(ModelSettings(preset="small", use_conf_map=args.conf), Renderer(size))
-    weights = LossWeights(lam_perc=0.0, lam_flip=args.lam_flip, lam_depth_sm=args.lam_depth_sm)
-    loocc = LooccSettings(variant=args.variant, weight=args.loocc_weight)
-    generator = torch.Generator().manual_seed(args.seed)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    before = evaluate(model, held_out)
-    losses = []
-    data_s = 0.0
+    held_out = held_out.generate_batch(list(range(min(args.eval_images, len(held_out)))))
+    trainer = Trainer(cfg, torch.device("cpu"), num_workers=args.num_workers, overwrite=True)
+    before = evaluate(trainer.model, held_out)
     t_train = time.perf_counter()
-    for step in range(args.steps):
-        td = time.perf_counter()
-        images = train.generate_batch(list(range(step * batch, (step + 1) * batch)))["image"]
-        data_s += time.perf_counter() - td
-        total, terms, _ = compute_objective(model, images, weights, loocc, generator)
-        opt.zero_grad(set_to_none=True)
-        total.backward()
-        opt.step()
-        losses.append(terms["recon"].item())
-        if (step + 1) % args.log_every == 0:
-            line = f"step {step + 1:4d}  recon {sum(losses[-10:]) / 10:.4f}"
-            if args.eval_every and (step + 1) % args.eval_every == 0:
-                ev = evaluate(model, held_out)
-                line += (
-                    f"  held-out L1 {ev['recon_l1']:.4f} SIDE {ev['side']:.5f} "
-                    f"(constant {ev['side_best_constant']:.5f}) corr {ev['log_depth_correlation']:.3f}"
-                )
-            print(line, flush=True)
+    state = trainer.fit()
     train_s = time.perf_counter() - t_train
-    after = evaluate(model, held_out)
+    after = evaluate(trainer.model, held_out)
     if args.save:
-        torch.save(model.state_dict(), args.save)
+        torch.save(trainer.model.state_dict(), args.save)
     if args.figure:
-        save_depth_figure(model, held_out, args.figure)
-    result = {
+        save_depth_figure(trainer.model, held_out, args.figure)
+    train = state.metrics[-1]
+    return {
         "settings": {k: v for k, v in vars(args).items() if k not in ("json", "save")},
+        "config": config_to_dict(cfg),
         "before": before,
         "after": after,
         "recon_l1_drop": 1 - after["recon_l1"] / before["recon_l1"],
-        "train_recon_first10": sum(losses[:10]) / 10,
-        "train_recon_last10": sum(losses[-10:]) / 10,
+        "train_recon_mean": train["train/recon"],
+        "val_recon": train.get("val/recon"),
+        "steps": state.step,
         "train_seconds": train_s,
-        "data_seconds": data_s,
         "total_seconds": time.perf_counter() - t0,
     }
-    return result
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--steps", type=int, default=300, help="training steps (300)")
-    p.add_argument("--batch", type=int, default=128, help="images per step (128)")
-    p.add_argument("--size", type=int, default=32, help="image size in pixels (32)")
-    p.add_argument("--lr", type=float, default=3e-4, help="Adam learning rate (3e-4)")
+    p.add_argument("--config", default=str(CONFIG), help=f"training config ({CONFIG.name})")
     p.add_argument(
-        "--variant", default="LV", choices=["none", "L", "LV"], help="LOOCC variant (LV)"
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set loocc.weight=0.01 (repeatable)",
     )
     p.add_argument(
-        "--loocc_weight",
-        type=float,
-        default=0.03,
-        help="LOOCC weight (0.03; the release's is 0.01, the paper's equation 1)",
+        "--steps", type=int, default=None, help="= trainer.max_steps (300), data sized to it"
     )
+    p.add_argument("--batch", type=int, default=None, help="= trainer.batch_size (128)")
+    p.add_argument("--size", type=int, default=None, help="= data.image_size (32)")
+    p.add_argument("--lr", type=float, default=None, help="= trainer.lr (3e-4)")
     p.add_argument(
-        "--lam_depth_sm",
-        type=float,
-        default=0.1,
-        help="depth smoothness weight (release cars: 0.1)",
+        "--variant", default=None, choices=["none", "L", "LV"], help="= loocc.variant (LV)"
     )
-    p.add_argument("--lam_flip", type=float, default=0.5, help="flip weight (release faces 0.5)")
-    p.add_argument("--conf", action="store_true", help="train with the confidence network")
+    p.add_argument("--loocc_weight", type=float, default=None, help="= loocc.weight (0.03)")
+    p.add_argument("--lam_depth_sm", type=float, default=None, help="= loss.lam_depth_sm (0.1)")
+    p.add_argument("--lam_flip", type=float, default=None, help="= loss.lam_flip (0.5)")
+    p.add_argument("--conf", action="store_true", help="model.use_conf_map=true")
+    p.add_argument("--seed", type=int, default=None, help="= run.seed: init, data order, LOOCC (0)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
-    p.add_argument("--seed", type=int, default=0, help="seed of data, init and LOOCC (0)")
+    p.add_argument("--num_workers", type=int, default=0, help="DataLoader workers (0)")
     p.add_argument("--eval_images", type=int, default=64, help="held-out faces (64)")
     p.add_argument(
         "--eval_split",
@@ -262,27 +274,22 @@ def main(argv: list[str] | None = None) -> int:
         choices=["val", "test"],
         help="held-out split (test; choose settings on val)",
     )
-    p.add_argument("--log_every", type=int, default=50, help="steps between progress lines")
-    p.add_argument(
-        "--eval_every", type=int, default=0, help="held-out metrics every k steps (0: off)"
-    )
+    p.add_argument("--output_dir", default="", help="run folder (default: a temporary one)")
     add_default_malloc_option(p)
     p.add_argument("--json", default="", help="also write the results to this JSON file")
     p.add_argument("--save", default="", help="also save the trained model's state dict here")
     p.add_argument("--figure", default="", help="also draw the held-out faces' depth into this PNG")
-    args = p.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    apply_malloc_option(args)
-    result = run(args)
+    return p
+
+
+def report(result: dict) -> None:
     b, a = result["before"], result["after"]
     print(
         f"held-out recon L1: {b['recon_l1']:.4f} -> {a['recon_l1']:.4f} "
         f"({100 * result['recon_l1_drop']:.1f}% lower; goal >= 30%)"
     )
     print(
-        f"train recon (mean of 10 steps): {result['train_recon_first10']:.4f} -> "
-        f"{result['train_recon_last10']:.4f}"
+        f"train recon (epoch mean): {result['train_recon_mean']:.4f}; val recon {result['val_recon']:.4f}"
     )
     print(
         f"held-out SIDE: {b['side']:.5f} -> {a['side']:.5f}; best constant depth "
@@ -297,9 +304,20 @@ def main(argv: list[str] | None = None) -> int:
         f"{a['side_scene_best_constant']:.5f}"
     )
     print(
-        f"time: {result['train_seconds']:.0f} s training ({result['data_seconds']:.0f} s of it "
-        f"generating data), {result['train_seconds'] / args.steps:.2f} s/step"
+        f"time: {result['train_seconds']:.0f} s training, "
+        f"{result['train_seconds'] / max(1, result['steps']):.2f} s/step"
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    apply_malloc_option(args)
+    logging.basicConfig(level=logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="bench_small_run_") as tmp:
+        result = run(args, args.output_dir or tmp)
+    report(result)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(result, fh, indent=2)

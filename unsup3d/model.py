@@ -314,7 +314,6 @@ class InverseRenderer(nn.Module):
             `InverseRendering`.
         """
         self._check_images(images)
-        b = images.shape[0]
         x = images * 2 - 1  # model space, as the release
         raw_depth, f_depth = self.depth_net(x)
         albedo_m, f_albedo = self.albedo_net(x)
@@ -327,6 +326,33 @@ class InverseRenderer(nn.Module):
         if self.conf_net is not None:
             conf_pixel, conf_perc = self.conf_net(x)
 
+        features = {"depth": f_depth, "albedo": f_albedo, "light": f_light, "view": f_view}
+        return self.render(depth, albedo, light, view, features, depth_free, conf_pixel, conf_perc)
+
+    def render(
+        self,
+        depth: torch.Tensor,
+        albedo: torch.Tensor,
+        light: torch.Tensor,
+        view: torch.Tensor,
+        features: dict[str, torch.Tensor] | None = None,
+        depth_no_border: torch.Tensor | None = None,
+        conf_pixel: torch.Tensor | None = None,
+        conf_perc: torch.Tensor | None = None,
+    ) -> InverseRendering:
+        """Render a scene and its horizontal mirror as the model does (the second half of
+        `forward`, also usable on a given scene, e.g. a synthetic image's ground truth).
+
+        Args:
+            depth: (B, S, S) canonical depth. albedo: (B, 3, S, S) in [0, 1].
+            light: (B, 4) (ambient, diffuse, dx, dy). view: (B, 6).
+            features, depth_no_border, conf_pixel, conf_perc: passed through to the output
+                (``depth_no_border`` defaults to ``depth``).
+
+        Returns:
+            `InverseRendering`.
+        """
+        b = depth.shape[0]
         # The scene and its horizontal mirror, rendered together: (2B, ...).
         depth2 = torch.cat([depth, depth.flip(2)])
         albedo2 = torch.cat([albedo, albedo.flip(3)])
@@ -336,12 +362,12 @@ class InverseRenderer(nn.Module):
             depth2, albedo2, light2[:, 0], light2[:, 1], light_dir2, view2, signed=True
         )
         normal2, shading2, canon2, rec = scene.normal, scene.shading, scene.canon_image, scene.recon
-        mask = (rec.mask[:b] & rec.mask[b:]).to(images.dtype)  # (B, S, S), no gradient
+        mask = (rec.mask[:b] & rec.mask[b:]).to(rec.image.dtype)  # (B, S, S), no gradient
         recon2 = (rec.image * mask.repeat(2, 1, 1)[:, None] + 1) / 2  # masked: 0.5
         return InverseRendering(
-            features={"depth": f_depth, "albedo": f_albedo, "light": f_light, "view": f_view},
+            features=features or {},
             canon_depth=depth,
-            canon_depth_no_border=depth_free,
+            canon_depth_no_border=depth if depth_no_border is None else depth_no_border,
             albedo=albedo,
             light=light,
             view=view,
