@@ -21,7 +21,7 @@ def _normalise(depth: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
 
 @torch.no_grad()
 def visuals(model: InverseRenderer, images: torch.Tensor) -> dict[str, Any]:
-    """Image grids and histograms (all images in [0, 1]).
+    """Image grids and histograms (maps in [0, 1]; shading and shaded images are not clamped).
 
     Images: input, reconstruction (and flipped), canonical albedo / shading / image / depth /
     normals, the canonical image relit from the left and right, and side views at yaw +-45 deg.
