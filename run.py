@@ -119,20 +119,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UserError(
             f"run.py {args.mode}: --checkpoint is required, e.g. --checkpoint runs/demo/best.pt"
         )
-    common = {
-        "split": args.split,
-        "config": args.config,
-        "overrides": overrides,
-        "batch_size": args.batch_size,
-        "num_workers": args.num_workers,
-        "max_images": args.max_images,
-        "overwrite": args.overwrite,
-    }
+    run = evaluate.SplitRun(
+        args.checkpoint,
+        args.split,
+        args.config,
+        overrides,
+        args.batch_size,
+        args.num_workers,
+        args.max_images,
+        args.overwrite,
+    )
     if args.mode == "extract":
-        out = evaluate.extract_features(args.checkpoint, device, output=args.output, **common)
+        out = evaluate.extract_features(run, device, args.output)
         log.info("wrote %s", out)
     else:
-        out = evaluate.test(args.checkpoint, device, output_dir=args.output_dir, **common)
+        out = evaluate.test(run, device, args.output_dir)
         log.info("wrote test outputs to %s", out)
     return 0
 

@@ -51,7 +51,7 @@ from unsup3d.losses import photometric_l1
 from unsup3d.model import InverseRenderer
 from unsup3d.renderer import depth_to_normals
 from unsup3d.trainer import Trainer
-from unsup3d.utils import add_default_malloc_option, apply_malloc_option
+from unsup3d.utils import add_default_malloc_option, apply_malloc_option, atomic_write_text
 
 CONFIG = Path(__file__).resolve().parents[1] / "experiments" / "bench_small_run.yaml"
 
@@ -319,8 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         result = run(args, args.output_dir or tmp)
     report(result)
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(result, fh, indent=2)
+        atomic_write_text(args.json, json.dumps(result, indent=2))
     return 0
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,17 +68,41 @@ def _data_config(cfg: Config, config: Path | None, overrides: list[str]) -> Conf
     return config_from_dict(merged)
 
 
-def _load(
-    checkpoint: Path,
-    device: torch.device,
-    split: str,
-    config: Path | None,
-    overrides: list[str] | None,
-):
-    """The checkpoint's model, its config (data section possibly replaced) and the split's dataset."""
-    model, cfg, _ = load_model(checkpoint, device)
-    cfg = _data_config(cfg, config, list(overrides or []))
-    return model, cfg, dataset_from_config(cfg, split)
+@dataclass(frozen=True)
+class SplitRun:
+    """What ``run.py test`` and ``extract`` run on.
+
+    Attributes:
+        checkpoint: the checkpoint; the model and its config are rebuilt from it alone.
+        split: ``train``/``val``/``test`` or another split of the dataset (``ood``, ``tracks``...).
+        config, overrides: a YAML and ``--set`` values that may change only the data section.
+        batch_size, num_workers: batching. max_images: stop after this many images (0: all).
+        overwrite: write into a non-empty output folder / replace an existing output file.
+    """
+
+    checkpoint: Path
+    split: str
+    config: Path | None
+    overrides: list[str]
+    batch_size: int
+    num_workers: int
+    max_images: int
+    overwrite: bool
+
+    def load(self, device: torch.device):
+        """The checkpoint's model, its config (data section possibly replaced), the dataset."""
+        model, cfg, _ = load_model(self.checkpoint, device)
+        cfg = _data_config(cfg, self.config, list(self.overrides))
+        return model, cfg, dataset_from_config(cfg, self.split)
+
+    def batches(self, dataset) -> Iterator[dict[str, Any]]:
+        """The dataset's batches in order, up to ``max_images`` images (whole batches)."""
+        seen = 0
+        for batch in iterate_batches(dataset, self.batch_size, self.num_workers):
+            yield batch
+            seen += len(batch["image"])
+            if self.max_images and seen >= self.max_images:
+                return
 
 
 def _labels(batch: dict[str, Any], dataset) -> tuple[np.ndarray | None, list[str]]:
@@ -107,31 +133,19 @@ def _labels(batch: dict[str, Any], dataset) -> tuple[np.ndarray | None, list[str
 
 
 @torch.no_grad()
-def extract_features(
-    checkpoint: Path,
-    device: torch.device,
-    *,
-    split: str,
-    output: Path | None,
-    config: Path | None,
-    overrides: list[str],
-    batch_size: int,
-    num_workers: int,
-    max_images: int,
-    overwrite: bool,
-) -> Path:
+def extract_features(run: SplitRun, device: torch.device, output: Path | None) -> Path:
     """Write the feature ``.npz`` (ARCHITECTURE.md §4) of a dataset split.
 
     Returns:
         The path written (default ``<checkpoint dir>/features_<split>.npz``).
     """
-    model, cfg, dataset = _load(checkpoint, device, split, config, overrides)
-    output = Path(output) if output else Path(checkpoint).parent / f"features_{split}.npz"
-    check_output_file(output, overwrite)
+    model, cfg, dataset = run.load(device)
+    output = Path(output) if output else run.checkpoint.parent / f"features_{run.split}.npz"
+    check_output_file(output, run.overwrite)
     feats: dict[str, list[np.ndarray]] = {g: [] for g in SCENE_GROUPS}
     labels, label_names, tracks, factors, ids = [], [], [], [], []
     seen = 0
-    for batch in iterate_batches(dataset, batch_size, num_workers):
+    for batch in run.batches(dataset):
         images = batch["image"].to(device)
         for g, f in model.get_features(images, SCENE_GROUPS).items():
             feats[g].append(f.float().cpu().numpy())
@@ -146,13 +160,11 @@ def extract_features(
             str(i) for i in batch.get("image_id", [f"{seen + k}" for k in range(len(images))])
         )
         seen += len(images)
-        if max_images and seen >= max_images:
-            break
     if seen == 0:
         raise UserError(
-            f"{cfg.data.name} split {split!r}: no images; check data.root and the split name"
+            f"{cfg.data.name} split {run.split!r}: no images; check data.root and the split name"
         )
-    n = min(seen, max_images) if max_images else seen
+    n = min(seen, run.max_images) if run.max_images else seen
     fs = FeatureSet(
         features={g: np.concatenate(v)[:n] for g, v in feats.items()},
         labels=np.concatenate(labels)[:n] if labels else None,
@@ -162,11 +174,11 @@ def extract_features(
         factor_names=list(getattr(dataset, "factor_names", []) or []),
         image_ids=np.asarray(ids[:n]),
         meta={
-            "checkpoint": str(checkpoint),
-            "checkpoint_sha256": sha256_file(checkpoint),
+            "checkpoint": str(run.checkpoint),
+            "checkpoint_sha256": sha256_file(run.checkpoint),
             "config": config_to_dict(cfg),
             "dataset": cfg.data.name,
-            "split": split,
+            "split": run.split,
         },
     )
     if fs.factors is not None and len(fs.factor_names) != fs.factors.shape[1]:
@@ -231,19 +243,7 @@ def _save_obj(folder: Path, name: str, depth: torch.Tensor, albedo: torch.Tensor
 
 
 @torch.no_grad()
-def test(
-    checkpoint: Path,
-    device: torch.device,
-    *,
-    split: str,
-    output_dir: Path | None,
-    config: Path | None,
-    overrides: list[str],
-    batch_size: int,
-    num_workers: int,
-    max_images: int,
-    overwrite: bool,
-) -> Path:
+def test(run: SplitRun, device: torch.device, output_dir: Path | None) -> Path:
     """Per-image outputs of a split and, where the dataset has ground truth, depth metrics.
 
     Writes into ``output_dir`` (default ``<checkpoint dir>/test_<split>``), one sub-folder per
@@ -255,15 +255,15 @@ def test(
     depth's error for reference: over every covered pixel (``side_mean``...)
     and, where the data has part labels, over the object alone (``object_side_mean``...)).
     """
-    model, cfg, dataset = _load(checkpoint, device, split, config, overrides)
-    out = Path(output_dir) if output_dir else Path(checkpoint).parent / f"test_{split}"
-    prepare_output_dir(out, overwrite)
+    model, cfg, dataset = run.load(device)
+    out = Path(output_dir) if output_dir else run.checkpoint.parent / f"test_{run.split}"
+    prepare_output_dir(out, run.overwrite)
     r = model.renderer
     lo, hi = r.min_depth, r.max_depth
     scene_lines = []
     side, mad, side_const = {}, {}, {}  # per evaluation mask ("scene", "object"): lists of (B,)
     seen = 0
-    for batch in iterate_batches(dataset, batch_size, num_workers):
+    for batch in run.batches(dataset):
         images = batch["image"].to(device)
         vis = visuals(model, images)
         o = vis["output"]
@@ -298,8 +298,6 @@ def test(
                 side_const.setdefault(key, []).append(constant_depth_side(gt_depth, mask).cpu())
                 mad.setdefault(key, []).append(normal_angle_deviation(n_pred, n_gt, mask).cpu())
         seen += len(images)
-        if max_images and seen >= max_images:
-            break
     atomic_write_text(out / "scene.jsonl", "\n".join(scene_lines) + "\n")
     if side:
         metrics = {}

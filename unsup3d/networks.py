@@ -180,30 +180,15 @@ class UpPath(nn.Module):
         def gn(c: int) -> nn.GroupNorm:
             return nn.GroupNorm(_groups(c), c)
 
-        self.coarse = nn.Sequential(
+        layers: list[nn.Module] = [
             _deconv(zdim, 8 * nf, 4, stride=1, pad=0),  # 1 -> 4
             nn.ReLU(),
             _conv(8 * nf, 8 * nf, 3, pad=1),
             nn.ReLU(),
-            _deconv(8 * nf, 4 * nf),  # 4 -> 8
-            gn(4 * nf),
-            nn.ReLU(),
-            _conv(4 * nf, 4 * nf, 3, pad=1),
-            gn(4 * nf),
-            nn.ReLU(),
-            _deconv(4 * nf, 2 * nf),  # 8 -> 16
-            gn(2 * nf),
-            nn.ReLU(),
-            _conv(2 * nf, 2 * nf, 3, pad=1),
-            gn(2 * nf),
-            nn.ReLU(),
-            _deconv(2 * nf, nf),  # 16 -> 32
-            gn(nf),
-            nn.ReLU(),
-            _conv(nf, nf, 3, pad=1),
-            gn(nf),
-            nn.ReLU(),
-        )
+        ]
+        for cin, c in ((8 * nf, 4 * nf), (4 * nf, 2 * nf), (2 * nf, nf)):  # 4 -> 8 -> 16 -> 32
+            layers += [_deconv(cin, c), gn(c), nn.ReLU(), _conv(c, c, 3, pad=1), gn(c), nn.ReLU()]
+        self.coarse = nn.Sequential(*layers)
         self.fine = nn.Sequential(
             _conv(nf, nf, 3, pad=1),
             gn(nf),

@@ -67,17 +67,16 @@ def test_reconstruction_loss_combines_terms():
     depth = 0.9 + 0.2 * torch.rand(2, 16, 16, generator=gen)
     mask = (torch.rand(2, 16, 16, generator=gen) > 0.3).float()
     sigma = 0.5 + torch.rand(2, 2, 16, 16, generator=gen)
+    scene = {
+        "image": image,
+        "recon": recon,
+        "recon_flip": recon_flip,
+        "mask": mask,
+        "canon_depth": depth,
+        "depth_range": (0.9, 1.1),
+    }
     weights = LossWeights(lam_perc=0, lam_flip=0.3, lam_depth_sm=0.1)
-    total, terms = reconstruction_loss(
-        image=image,
-        recon=recon,
-        recon_flip=recon_flip,
-        mask=mask,
-        canon_depth=depth,
-        depth_range=(0.9, 1.1),
-        weights=weights,
-        sigma_pixel=sigma,
-    )
+    total, terms = reconstruction_loss(**scene, weights=weights, sigma_pixel=sigma)
     # The L1 is taken in the release's [-1, 1] units.
     l1 = photometric_l1(recon * 2 - 1, image * 2 - 1, mask, sigma[:, :1])
     l1f = photometric_l1(recon_flip * 2 - 1, image * 2 - 1, mask, sigma[:, 1:])
@@ -85,15 +84,7 @@ def test_reconstruction_loss_combines_terms():
     torch.testing.assert_close(total, l1 + 0.3 * l1f + 0.1 * dsm)
     assert set(terms) == {"l1", "l1_flip", "depth_sm"}
     with pytest.raises(ValueError, match="lam_perc > 0 needs a PerceptualNet"):
-        reconstruction_loss(
-            image=image,
-            recon=recon,
-            recon_flip=recon_flip,
-            mask=mask,
-            canon_depth=depth,
-            depth_range=(0.9, 1.1),
-            weights=LossWeights(lam_perc=1),
-        )
+        reconstruction_loss(**scene, weights=LossWeights(lam_perc=1))
 
 
 def test_missing_vgg_weights_is_a_user_error(tmp_path):
