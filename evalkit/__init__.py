@@ -10,8 +10,12 @@ Pure functions on arrays (no file I/O, no CLI):
 - `evalkit.probe`: `fit_linear_probe` (L2 logistic regression on standardised features) ->
   `LinearProbe` (predictions; `torch_head` = the frozen `StandardizedLinear` on raw features).
 
-Every name below is importable from ``evalkit`` directly.
+Every name below is importable from ``evalkit`` directly; the probe's names import torch and
+scikit-learn on first use only, so the metrics and the tree cost numpy and scipy alone.
 """
+
+import importlib
+from typing import Any
 
 from evalkit.hac import HAC_BACKENDS, cut_tree, hac_memory_bytes, ward_clusters, ward_linkage
 from evalkit.metrics import (
@@ -29,7 +33,8 @@ from evalkit.metrics import (
     weighted_prf,
     weighted_purity,
 )
-from evalkit.probe import LinearProbe, StandardizedLinear, fit_linear_probe
+
+_PROBE = ("LinearProbe", "StandardizedLinear", "fit_linear_probe")  # from evalkit.probe, lazily
 
 __all__ = [
     "HAC_BACKENDS",
@@ -54,3 +59,15 @@ __all__ = [
     "weighted_prf",
     "weighted_purity",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PROBE:
+        raise AttributeError(f"module 'evalkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module("evalkit.probe"), name)
+    globals()[name] = value  # resolve once
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

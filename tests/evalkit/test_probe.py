@@ -67,3 +67,19 @@ def test_torch_head_is_the_frozen_probe_on_raw_features(n_classes):
 def test_bad_shapes_are_refused():
     with pytest.raises(ValueError, match=r"must be \(N, F\)"):
         fit_linear_probe(np.zeros((4, 2)), np.array([0, 1, 0]))
+
+
+def test_probe_names_load_lazily_from_the_package():
+    import subprocess
+    import sys
+
+    import evalkit
+    import evalkit.probe
+
+    assert evalkit.fit_linear_probe is evalkit.probe.fit_linear_probe
+    assert evalkit.LinearProbe is LinearProbe and evalkit.StandardizedLinear is StandardizedLinear
+    with pytest.raises(AttributeError, match="no attribute 'probe_head'"):
+        evalkit.probe_head  # noqa: B018
+    code = "import sys, evalkit; evalkit.score_partition([0, 1], [1, 1]); print(sorted({'torch', 'sklearn'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"  # the metrics need neither torch nor scikit-learn
