@@ -8,15 +8,12 @@ from scipy.stats import entropy as scipy_entropy
 from scipy.stats import mode
 from sklearn.metrics import normalized_mutual_info_score, precision_recall_fscore_support
 
+from evalkit import codes_by_first_appearance, entropy, majority_class, majority_rate
 from evalkit.metrics import (
     METRIC_NAMES,
-    codes_by_first_appearance,
     contingency,
-    entropy,
     hungarian_accuracy,
-    majority_class,
     majority_prediction,
-    majority_rate,
     nmi,
     score_partition,
     weighted_prf,
@@ -192,12 +189,16 @@ def test_majority_rate():
 
 
 def test_majority_class_known_answers():
-    assert majority_class(np.array([0, 0, 0, 1])) == (0, 0.75)
-    assert majority_class(np.array([2, 1, 2, 2, 1])) == (2, 0.6)
-    assert majority_class(np.array([1, 0])) == (0, 0.5)  # ties: the smallest class
-    label, rate = majority_class(np.array([1, 1, 0], dtype=np.int64))
-    assert type(label) is int and rate == pytest.approx(2 / 3)
-    assert majority_class(np.array(["b", "a", "b"])) == ("b", pytest.approx(2 / 3))
+    cases = [
+        ([5, 5, 5, 9], (5, 0.75)),
+        ([-2, 7, 7, -2, 7], (7, 0.6)),
+        ([3, 1, 1, 3], (1, 0.5)),  # a tie: the smallest class
+        (["b", "a", "b"], ("b", 2 / 3)),  # string labels
+    ]
+    for labels, (cls, rate) in cases:
+        got_cls, got_rate = majority_class(np.array(labels))
+        assert got_cls == cls and type(got_cls) is type(cls)  # a Python int or str
+        assert got_rate == pytest.approx(rate)
     with pytest.raises(ValueError, match="at least one"):
         majority_class(np.array([], dtype=np.int64))
     with pytest.raises(ValueError, match=r"must be \(N,\)"):
