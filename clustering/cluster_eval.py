@@ -15,6 +15,7 @@ metrics are documented in clustering/README.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import shlex
 from collections.abc import Sequence
@@ -39,19 +40,17 @@ log = logging.getLogger("cluster_eval")
 PROG = "clustering/cluster_eval.py"
 
 
+# What --output_dir, --output and --seed mean here (the kit's help for the others).
+SHARED_HELP = {
+    "output_dir": "folder for <stem>_cluster_<method>.json (default: the input's folder)",
+    "output": "exact path of the results JSON (overrides --output_dir)",
+    "seed": "seed of run 0; run r uses seed + r",
+}
+
+
 def build_parser() -> cli.ArgumentParser:
     shared = cli.shared_flags(
-        "output_dir",
-        "output",
-        "overwrite",
-        "seed",
-        "verbose",
-        helps={
-            "output_dir": "folder for <stem>_cluster_<method>.json (default: the input's folder)",
-            "output": "exact path of the results JSON (overrides --output_dir)",
-            "overwrite": "replace an existing results JSON",
-            "seed": "seed of run 0; run r uses seed + r",
-        },
+        "output_dir", "output", "overwrite", "seed", "verbose", helps=SHARED_HELP
     )
     parser = cli.ArgumentParser(
         description="Cluster a feature file with ward HAC (the paper's protocol) or FINCH and "
@@ -189,15 +188,11 @@ def _output_path(args: argparse.Namespace) -> tuple[Path, str]:
 
 
 def _protocol_options(args: argparse.Namespace) -> ProtocolOptions:
+    """`ProtocolOptions` from the flags of the same names (``--max_memory_gb`` in bytes)."""
+    names = {f.name for f in dataclasses.fields(ProtocolOptions)} - {"max_memory_bytes"}
     max_gb = args.max_memory_gb
     return ProtocolOptions(
-        method=args.method,
-        hac_backend=args.hac_backend,
-        standardize=args.standardize,
-        runs=args.runs,
-        subsample=args.subsample,
-        seed=args.seed,
-        finch_distance=args.finch_distance,
+        **{name: getattr(args, name) for name in names},
         max_memory_bytes=None if max_gb is None else int(max_gb * 1e9),
     )
 
