@@ -246,6 +246,28 @@ def test_help_shows_underscore_spellings_and_each_shared_flag_once(capsys):
     assert "--eval-features" not in options and "--batch-size" not in options
 
 
+def test_every_hyphenated_spelling_still_parses():
+    hyphenated = {
+        "--eval-features": "e.npz",
+        "--eval-data": "d",
+        "--image-size": "32",
+        "--label-column": "x",
+        "--num-eval": "3",
+        "--batch-size": "8",
+        "--encoder-lr": "0.5",
+        "--weight-decay": "0.25",
+        "--resnet-stem": "standard",
+        "--output-dir": "o",
+    }
+    argv = [t for pair in hyphenated.items() for t in pair]
+    argv += ["--allow-pickle", "--no-freeze-norm-stats", "--num-train", "5", "7"]
+    args = vars(run_trainer.build_parser().parse_args(argv))
+    for flag, value in hyphenated.items():
+        assert str(args[flag[2:].replace("-", "_")]) == value, flag
+    assert args["allow_pickle"] and args["freeze_norm_stats"] is False
+    assert args["num_train"] == [5, 7]
+
+
 def test_runs_as_a_script_from_the_repo_root(feature_files, tmp_path):
     """`python classification/run_trainer.py` imports through the editable install; a bad N
     gives exit status 2 and exactly one stderr line (nothing logged before it)."""

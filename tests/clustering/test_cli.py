@@ -189,6 +189,15 @@ def test_finch_method(feature_file, capsys):
     assert re.search(rf"^{identity['level']}\s+3\s+1\.0000", out, re.M)  # hierarchy table
 
 
+def test_help_lists_each_shared_flag_once_with_underscores(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listed = [m[1] for m in re.findall(r"^  (-v, )?(--\w+)", capsys.readouterr().out, re.M)]
+    shared = ["--output_dir", "--output", "--overwrite", "--seed", "--verbose"]
+    assert [flag for flag in listed if flag in shared] == shared
+    assert "--allow_pickle" in listed and "--allow-pickle" not in listed
+
+
 @pytest.mark.parametrize("where", ["clustering", "."])
 def test_script_runs_from_repo_root_and_inside_clustering(feature_file, tmp_path, where):
     path = feature_file(n_per=5, k=2)
