@@ -18,12 +18,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
+
+from analysis.records import IGSummary, LabelAttribution
+
+log = logging.getLogger(__name__)
 
 
 def group_slices(widths: Mapping[str, int]) -> dict[str, slice]:
@@ -78,14 +83,15 @@ class IGShares:
     delta: np.ndarray
     output_difference: np.ndarray
 
-    def as_dict(self) -> dict:
-        return {
-            "shares": self.shares,
-            "pooled_shares": self.pooled_shares,
-            "max_abs_delta": float(np.max(np.abs(self.delta))),
-            "mean_abs_output_difference": float(np.mean(np.abs(self.output_difference))),
-            "num_samples": int(self.per_sample.shape[0]),
-        }
+    def summary(self) -> IGSummary:
+        """The numbers of the JSON record: shares, pooled shares, largest completeness error."""
+        return IGSummary(
+            shares=self.shares,
+            pooled_shares=self.pooled_shares,
+            max_abs_delta=float(np.max(np.abs(self.delta))),
+            mean_abs_output_difference=float(np.mean(np.abs(self.output_difference))),
+            num_samples=int(self.per_sample.shape[0]),
+        )
 
 
 def _select(output: torch.Tensor, target: int | torch.Tensor | None) -> torch.Tensor:
@@ -243,6 +249,19 @@ class StandardizedLinear(nn.Module):
         out = self.linear((x.double() - self.mean) / self.std)  # (B, C)
         return out[:, 0] if out.shape[1] == 1 else out
 
+    @property
+    def binary(self) -> bool:
+        """One logit (of the positive class) instead of one per class."""
+        return self.linear.out_features == 1
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor) -> tuple[np.ndarray, torch.Tensor]:
+        """The predicted classes (``classes_`` of the fitted probe) and their column index
+        (binary heads: 1 where the logit is positive)."""
+        logits = self(x)
+        index = (logits > 0).long() if logits.ndim == 1 else logits.argmax(1)
+        return self.classes_[index.cpu().numpy()], index
+
 
 def fit_probe_head(
     features: np.ndarray, labels: np.ndarray, *, random_state: int, c: float = 1.0
@@ -263,3 +282,57 @@ def fit_probe_head(
     for p in head.parameters():
         p.requires_grad_(False)
     return head.eval()
+
+
+def explain_labels(
+    x: np.ndarray,
+    labels: np.ndarray,
+    names: Sequence[str],
+    chosen: Sequence[str],
+    slices: Mapping[str, slice],
+    *,
+    random_state: int,
+    test_fraction: float = 0.25,
+    max_explain: int = 256,
+    n_steps: int = 64,
+    baseline: str = "zero",
+    c: float = 1.0,
+) -> dict[str, LabelAttribution]:
+    """IG shares of a probe per label (``interpret.py``): a `fit_probe_head` on a random
+    ``1 - test_fraction`` of the rows, its held-out accuracy, and `integrated_gradients_shares`
+    of its logit (binary: the positive class; multi-class: each row's predicted class) on the
+    first ``max_explain`` held-out rows.
+
+    Args:
+        x: (N, F) concatenated features (groups at ``slices``). labels: (N, A), columns ``names``.
+        chosen: the labels to explain; one with a single class in the training rows is skipped.
+        random_state: the row split and the probe's solver.
+        baseline: ``zero`` features or the training ``mean``.
+
+    Returns:
+        label -> `LabelAttribution`.
+    """
+    perm = np.random.RandomState(random_state).permutation(len(x))
+    n_test = max(1, int(round(test_fraction * len(x))))
+    te, tr = perm[:n_test], perm[n_test:]
+    explain = te[:max_explain]
+    base = torch.as_tensor(x[tr].mean(axis=0)) if baseline == "mean" else 0.0
+    out = {}
+    for name in chosen:
+        y = labels[:, list(names).index(name)]
+        if len(np.unique(y[tr])) < 2:
+            log.info("label %s has one class in the training rows: skipped", name)
+            continue
+        head = fit_probe_head(x[tr], y[tr], random_state=random_state, c=c)
+        pred, index = head.predict(torch.as_tensor(x[te]))
+        ig = integrated_gradients_shares(
+            head,
+            torch.as_tensor(x[explain]),
+            slices,
+            target=None if head.binary else index[: len(explain)],
+            baseline=base,
+            n_steps=n_steps,
+        )
+        accuracy = float(np.mean(pred == y[te]))
+        out[name] = LabelAttribution(**vars(ig.summary()), probe_test_accuracy=accuracy)
+    return out

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.metrics import RandomStateLike, as_random_state
+from analysis.records import CorrelationResults, PairCorrelation
 
 
 def _standardize(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -144,22 +145,6 @@ def heldout_canonical_correlations(
     return np.nan_to_num(matched_pearson(pa, pb), nan=0.0)
 
 
-@dataclass
-class PairCorrelation:
-    """All correlation measures for one pair of feature groups (definitions: module docstring)."""
-
-    matched_abs_r: float
-    matched_dims_used: int
-    cross_abs_r: float
-    norm_r: float
-    cca_mean: float
-    cca_first: float
-    cca_in_sample: float
-
-    def as_dict(self) -> dict[str, float | int]:
-        return dict(self.__dict__)
-
-
 PAIR_MEASURES = ("matched_abs_r", "cross_abs_r", "norm_r", "cca_mean")
 
 
@@ -232,13 +217,10 @@ class GroupCorrelation:
     mean: dict[str, float]
     matrices: dict[str, np.ndarray]
 
-    def as_dict(self) -> dict:
-        return {
-            "groups": self.groups,
-            "pairs": {k: v.as_dict() for k, v in self.pairs.items()},
-            "mean": self.mean,
-            "matrices": {k: v.tolist() for k, v in self.matrices.items()},
-        }
+    def record(self) -> CorrelationResults:
+        """The JSON record (``metrics.correlation`` of ``disentanglement.json``)."""
+        matrices = {k: v.tolist() for k, v in self.matrices.items()}
+        return CorrelationResults(self.groups, self.pairs, self.mean, matrices)
 
 
 def group_correlation(

@@ -13,42 +13,27 @@
   the RMS distance between two random samples of the group (0 = invariant, ~1 = as far as an
   unrelated sample), which is comparable across groups whatever their scale. The ideal after a
   light change: depth/albedo/view ~ 0, light large.
+
+`probe_robustness` and `file_invariance` run them on feature files, as ``robustness.py`` does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.feature_files import group_sets, label_column
 from analysis.metrics import RandomStateLike, as_random_state
-
-
-@dataclass
-class ProbeShift:
-    """Probe accuracy in distribution and out of distribution.
-
-    Attributes:
-        in_distribution: accuracy on the in-distribution test features.
-        ood: accuracy on the OOD features.
-        drop: ``in_distribution - ood`` (larger = less robust).
-        chance: in-distribution test accuracy of always predicting the most frequent
-            *training* label (kept for old results; the per-split chance levels are below).
-        chance_in_distribution: majority-class rate of the test split's own labels.
-        chance_ood: majority-class rate of the OOD split's own labels (its class balance can
-            differ from the test split's, so compare ``ood`` with this, not with ``chance``).
-        majority_in_distribution, majority_ood: the majority class of each split.
-    """
-
-    in_distribution: float
-    ood: float
-    drop: float
-    chance: float
-    chance_in_distribution: float
-    chance_ood: float
-    majority_in_distribution: int | str
-    majority_ood: int | str
+from analysis.records import (
+    ClusterScores,
+    ClusterShift,
+    FeatureInvariance,
+    GroupInvariance,
+    ProbeShift,
+    RobustnessMetrics,
+)
+from unsup3d.api import FeatureSet, UserError
 
 
 def _labels_1d(y: np.ndarray, name: str) -> np.ndarray:
@@ -130,7 +115,7 @@ def hungarian_accuracy(labels: np.ndarray, clusters: np.ndarray) -> float:
     return float(table[rows, cols].sum() / len(labels))
 
 
-def cluster_scores(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+def cluster_scores(x: np.ndarray, y: np.ndarray) -> ClusterScores:
     """Ward HAC with as many clusters as labels; NMI (arithmetic) and Hungarian accuracy."""
     from sklearn.cluster import AgglomerativeClustering
     from sklearn.metrics import normalized_mutual_info_score
@@ -140,19 +125,20 @@ def cluster_scores(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
     if k < 2:
         raise ValueError("clustering needs at least two distinct labels")
     pred = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(x)
-    return {
-        "nmi": float(normalized_mutual_info_score(y, pred)),
-        "hungarian_accuracy": hungarian_accuracy(y, pred),
-    }
+    return ClusterScores(
+        nmi=float(normalized_mutual_info_score(y, pred)),
+        hungarian_accuracy=hungarian_accuracy(y, pred),
+    )
 
 
 def cluster_shift(
     test_x: np.ndarray, test_y: np.ndarray, ood_x: np.ndarray, ood_y: np.ndarray
-) -> dict[str, dict[str, float]]:
+) -> ClusterShift:
     """`cluster_scores` on the in-distribution test split and on the OOD split, and the drop."""
     a = cluster_scores(test_x, test_y)
     b = cluster_scores(ood_x, ood_y)
-    return {"in_distribution": a, "ood": b, "drop": {k: a[k] - b[k] for k in a}}
+    drop = ClusterScores(a.nmi - b.nmi, a.hungarian_accuracy - b.hungarian_accuracy)
+    return ClusterShift(a, b, drop)
 
 
 def group_ablation(
@@ -193,21 +179,6 @@ def group_ablation(
     return out
 
 
-@dataclass
-class GroupInvariance:
-    """Movement of one group's features under a re-render (module docstring).
-
-    Attributes:
-        relative_change: mean_i ||f'_i - f_i|| / ||f_i|| over samples with ||f_i|| > 0.
-        change_vs_spread: RMS movement / RMS distance between two random samples of the group.
-        num_samples: samples used for ``relative_change``.
-    """
-
-    relative_change: float
-    change_vs_spread: float
-    num_samples: int
-
-
 def feature_invariance(
     before: Mapping[str, np.ndarray], after: Mapping[str, np.ndarray]
 ) -> dict[str, GroupInvariance]:
@@ -238,3 +209,60 @@ def feature_invariance(
     if not out:
         raise ValueError("before and after share no feature group")
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Feature files (robustness.py)
+
+NO_LABELS = "the probe needs integer labels in the file"
+
+
+def probe_robustness(
+    files: Sequence[tuple[FeatureSet, str]],
+    *,
+    label: str | None,
+    group_set_specs: Sequence[str],
+    random_state: int,
+    c: float = 1.0,
+    cluster: bool = True,
+) -> RobustnessMetrics:
+    """`group_ablation` (and `cluster_shift` per set) of the (train, test, ood) feature files.
+
+    Args:
+        files: (feature set, file name) of the train, test and ood splits.
+        label: the label column (None: the first).
+        group_set_specs: ``--group_sets`` values, e.g. ``["depth,albedo", "all"]``.
+        cluster: also ward-HAC each set on the test and ood splits.
+
+    Returns:
+        `RobustnessMetrics` with ``label``, ``probe`` and (with ``cluster``) ``cluster``.
+    """
+    (train, _), (test, _), (ood, _) = files
+    sets = group_sets(group_set_specs, files)
+    (ytr, name), (yte, _), (yood, _) = (
+        label_column(fs, label, src, NO_LABELS) for fs, src in files
+    )
+    probe = group_ablation(
+        train.features, ytr, test.features, yte, ood.features, yood, sets,
+        random_state=random_state, c=c,
+    )  # fmt: skip
+    out = RobustnessMetrics(label=name, probe=probe)
+    if cluster:
+        out.cluster = {
+            k: cluster_shift(test.select(groups), yte, ood.select(groups), yood)
+            for k, groups in sets.items()
+        }
+    return out
+
+
+def file_invariance(
+    before: tuple[FeatureSet, str], after: tuple[FeatureSet, str], change: str
+) -> FeatureInvariance:
+    """`feature_invariance` between two feature files of the same scenes (row i = scene i)."""
+    (fb, source_b), (fa, source_a) = before, after
+    if len(fb) != len(fa):
+        raise UserError(
+            f"{source_a}: {len(fa)} rows but {source_b} has {len(fb)}; row i of "
+            "both files must be the same scene"
+        )
+    return FeatureInvariance(change, feature_invariance(fb.features, fa.features))

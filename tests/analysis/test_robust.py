@@ -65,8 +65,8 @@ def test_hungarian_accuracy_and_cluster_shift():
     clean = centres[y] + rs.standard_normal((150, 2))
     blurred = centres[y] * 0.1 + rs.standard_normal((150, 2))
     r = cluster_shift(clean, y, blurred, y)
-    assert r["in_distribution"]["hungarian_accuracy"] == 1.0
-    assert r["drop"]["nmi"] > 0.5
+    assert r.in_distribution.hungarian_accuracy == 1.0
+    assert r.drop.nmi > 0.5
 
 
 def test_feature_invariance_known_answers():
