@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(PY) run.py --config experiments/demo.yaml --num_workers 2
 	$(PY) run.py test --checkpoint runs/demo/best.pt --split test --max_images 16 --num_workers 0
 	$(PY) run.py extract --checkpoint runs/demo/best.pt --split tracks --output runs/demo/features_tracks.npz --num_workers 0
-	$(PY) clustering/cluster_eval.py runs/demo/features_tracks.npz --groups depth,albedo --attributes identity --output_dir runs/demo
+	$(PY) clustering/cluster_eval.py runs/demo/features_tracks.npz --groups depth,albedo --attributes identity --output_dir runs/demo --overwrite
 
 renderer-demo: $(STAMP)
 	$(PY) -m unsup3d.renderer.demo --output docs/renderer_demo.png

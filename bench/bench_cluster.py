@@ -37,9 +37,8 @@ from sklearn.metrics import (
     recall_score,
 )
 
-from clustering.algorithms import cut_tree, hac_memory_bytes, ward_linkage
-from clustering.metrics import METRIC_NAMES, contingency
 from clustering.protocol import evaluate_hac
+from evalkit import METRIC_NAMES, contingency, cut_tree, hac_memory_bytes, ward_linkage
 
 
 def make_data(n: int, dim: int, n_attr: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

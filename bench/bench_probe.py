@@ -3,8 +3,9 @@
 1. Agreement: CelebA-shaped synthetic data (512-d features from 16 latent factors, 40 binary
    attributes with CelebA-like imbalance, 6,000 evaluation samples). The probe with the CLI's
    defaults (Adam 1e-3, batch 32, 100 epochs) under each input normalisation, on the features
-   as they are and multiplied by 100 (a method with larger-scale features), against
-   scikit-learn's L-BFGS logistic regression on z-scored features (C = 1), same subsets.
+   as they are and multiplied by 100 (a method with larger-scale features), against the
+   evaluation kit's linear probe (`evalkit.fit_linear_probe`: scikit-learn's L-BFGS logistic
+   regression on z-scored features, C = 1), same subsets.
    Ratio: probe accuracy / sklearn accuracy.
 2. Cost: seconds per frozen run (N = 1000) and per finetune epoch of the inverse renderer's
    depth+albedo encoders (small preset, 64 px) and of the ResNet-18 baseline (small stem, 64 px).
@@ -19,13 +20,12 @@ import time
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
 
 from classification.baseline import ResNet18Encoder
 from classification.data import Task, draw_subset
 from classification.probe import ProbeHead, ProbeModel, TrainConfig, train_probe
 from classification.protocol import ProtocolConfig, run_protocol
+from evalkit import fit_linear_probe
 
 CPU = torch.device("cpu")
 
@@ -55,18 +55,19 @@ def agreement(num_train: list[int], runs: int) -> None:
         accs = []
         for r in range(runs):
             idx = draw_subset(yt, n, seed=r)
-            scaler = StandardScaler().fit(xt[idx])
             acc = []
             for a in range(yt.shape[1]):
                 y = yt[idx, a]
                 if y.min() == y.max():  # one value in the subset: predict it
                     acc.append(float((ye[:, a] == y[0]).mean()))
                     continue
-                clf = LogisticRegression(C=1.0, max_iter=2000).fit(scaler.transform(xt[idx]), y)
-                acc.append(float((clf.predict(scaler.transform(xe)) == ye[:, a]).mean()))
+                acc.append(fit_linear_probe(xt[idx], y, c=1.0).accuracy(xe, ye[:, a]))
             accs.append(np.mean(acc))
         ref[n] = float(np.mean(accs))
-    print("sklearn LR (z-scored, C=1): " + ", ".join(f"N={n}: {a:.4f}" for n, a in ref.items()))
+    print(
+        "kit linear probe (sklearn LR, z-scored, C=1): "
+        + ", ".join(f"N={n}: {a:.4f}" for n, a in ref.items())
+    )
     for standardize in ("scale", "none", "feature"):
         for mult in (1.0, 100.0):
             cfg = ProtocolConfig(num_train=tuple(num_train), runs=runs, standardize=standardize)
@@ -95,11 +96,10 @@ def cost(quick: bool) -> None:
     gen = torch.Generator().manual_seed(0)
     encoders = {"resnet18 (small stem)": (ResNet18Encoder("small"), ("resnet18",))}
     try:
-        from unsup3d import build
-        from unsup3d.config import load_config
+        from unsup3d.api import build_model, load_config
 
         for preset in ("small", "paper"):
-            model = build.model(load_config(None, [f"model.preset={preset}", "loss.lam_perc=0"]))
+            model = build_model(load_config(None, [f"model.preset={preset}", "loss.lam_perc=0"]))
             encoders[f"inverse renderer {preset} depth+albedo"] = (model, ("depth", "albedo"))
     except ImportError:
         pass

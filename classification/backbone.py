@@ -23,11 +23,12 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 
-from unsup3d.errors import UserError
+from unsup3d.api import UserError, load_model
 
 
 def load_backbone(checkpoint_path: str | os.PathLike, device: torch.device) -> nn.Module:
-    """Build the inverse renderer from a ``run.py`` checkpoint, weights loaded strictly.
+    """Build the model of a ``run.py`` checkpoint (`unsup3d.api.load_model`), weights loaded
+    strictly.
 
     Args:
         checkpoint_path: a ``.pt`` written by ``run.py`` (config + model state dict).
@@ -52,9 +53,7 @@ def load_backbone(checkpoint_path: str | os.PathLike, device: torch.device) -> n
             "then pass --features train.npz --eval-features test.npz"
         )
     # The model is rebuilt from the checkpoint's own config (STYLE.md §2) and loaded strictly.
-    from unsup3d import build
-
-    model, _, _ = build.model_from_checkpoint(path, device)
+    model, _, _ = load_model(path, device)
     if not callable(getattr(model, "get_features", None)):
         raise UserError(f"{path}: the model built from this checkpoint has no get_features()")
     return model

@@ -18,8 +18,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from unsup3d.errors import UserError
+from unsup3d.api import UserError
 
+BASELINES = ("resnet18",)
 STEMS = ("small", "standard")
 GROUP = "resnet18"
 

@@ -22,6 +22,7 @@ import csv
 import logging
 import os
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,8 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from unsup3d.errors import UserError
-from unsup3d.features import load_features
+from unsup3d.api import UserError, load_features
 
 log = logging.getLogger(__name__)
 
@@ -375,6 +375,24 @@ def resolve_task(
     return Task("multilabel", tuple(names)), y_train, y_eval
 
 
+def check_num_train(num_train: Sequence[int], available: int, source: str = "train") -> None:
+    """Refuse a labelled-set size the training split cannot supply.
+
+    Args:
+        num_train: the sizes N to draw. available: labelled training samples.
+        source: the training file, named in the message.
+
+    Raises:
+        UserError: naming the first N that is too large.
+    """
+    for n in num_train:
+        if n > available:
+            raise UserError(
+                f"--num-train {n}: {source} has only {available} labelled samples; "
+                f"use N <= {available}"
+            )
+
+
 def draw_subset(targets: np.ndarray, n: int, seed: int, source: str = "train") -> np.ndarray:
     """Draw exactly ``n`` training indices, reproducibly, class-balanced where possible.
 
@@ -395,10 +413,7 @@ def draw_subset(targets: np.ndarray, n: int, seed: int, source: str = "train") -
     total = targets.shape[0]
     if n < 1:
         raise UserError(f"--num-train {n}: must be at least 1")
-    if n > total:
-        raise UserError(
-            f"--num-train {n}: {source} has only {total} labelled samples; use N <= {total}"
-        )
+    check_num_train([n], total, source)
     rng = np.random.default_rng([seed, n])
     if targets.ndim != 1:
         return np.sort(rng.choice(total, size=n, replace=False)).astype(np.int64)

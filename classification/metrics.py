@@ -1,8 +1,8 @@
 """Probe metrics: pure functions on NumPy arrays (no torch, no I/O).
 
 Multi-label (sigmoid heads): accuracy at a probability threshold, per attribute and its mean.
-Multi-class (softmax heads): top-1 accuracy. The majority-class rate is the accuracy of always
-predicting the most frequent value, the floor a probe must beat to have learned anything.
+Multi-class (softmax heads): top-1 accuracy. The majority-class rate, the floor a probe must beat
+to have learned anything, is `evalkit.majority_rate`.
 """
 
 from __future__ import annotations
@@ -49,25 +49,6 @@ def top1_accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
     if logits.shape[0] == 0:
         raise ValueError("no samples to score")
     return float((logits.argmax(axis=1) == labels).mean())
-
-
-def majority_rate(labels: np.ndarray) -> tuple[float, np.ndarray | None]:
-    """Accuracy of predicting the most frequent value.
-
-    Args:
-        labels: (N,) class indices (multi-class) or (N, A) 0/1 (multi-label).
-
-    Returns:
-        (rate, per-attribute rates (A,) for multi-label, else None). For multi-label the rate is
-        the mean over attributes of max(p, 1 - p), p the attribute's positive fraction.
-    """
-    labels = np.asarray(labels)
-    if labels.ndim == 1:
-        _, counts = np.unique(labels, return_counts=True)
-        return float(counts.max() / labels.shape[0]), None
-    positive = (labels == 1).mean(axis=0)  # (A,)
-    per_attribute = np.maximum(positive, 1.0 - positive)
-    return float(per_attribute.mean()), per_attribute.astype(np.float64)
 
 
 def mean_std(values: np.ndarray | list[float], axis: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -30,7 +30,7 @@ from torch import nn
 from classification.backbone import encode, stat_norm_layers
 from classification.data import Task
 from classification.metrics import multilabel_accuracy, top1_accuracy
-from unsup3d.errors import UserError
+from unsup3d.api import UserError
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,11 @@ Either way the backbone is compared bit for bit with its snapshot after training
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +28,7 @@ from torch import nn
 
 from classification import backbone as backbone_lib
 from classification.data import Task, draw_subset
-from classification.metrics import majority_rate, mean_std
+from classification.metrics import mean_std
 from classification.probe import (
     ProbeHead,
     ProbeModel,
@@ -35,7 +38,8 @@ from classification.probe import (
     score,
     train_probe,
 )
-from unsup3d.utils import seed_everything
+from evalkit import majority_rate
+from unsup3d.api import seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +77,36 @@ class ProtocolConfig:
 def subset_hash(indices: np.ndarray) -> str:
     """Short SHA-256 of an index array (little-endian int64), to compare subsets across runs."""
     return hashlib.sha256(np.asarray(indices, dtype="<i8").tobytes()).hexdigest()[:16]
+
+
+@contextmanager
+def epoch_log(path: str | os.PathLike, epochs: int) -> Iterator[Callable[[dict], None]]:
+    """An ``on_epoch`` callback for `run_protocol` that writes ``metrics.jsonl`` and logs progress.
+
+    Args:
+        path: the JSON-lines file (replaced): one object per epoch of every run.
+        epochs: epochs per run; epoch 1, every 10th and the last are logged.
+
+    Yields:
+        The callback, valid while the context is open.
+    """
+    with open(path, "w") as fh:
+
+        def on_epoch(record: dict) -> None:
+            fh.write(json.dumps(record) + "\n")
+            if record["epoch"] % 10 == 0 or record["epoch"] in (1, epochs):
+                log.info(
+                    "N=%d run %d epoch %d/%d: loss %.4f, train accuracy %.4f, %.1f samples/s",
+                    record["num_train"],
+                    record["run"],
+                    record["epoch"],
+                    epochs,
+                    record["loss"],
+                    record["train_accuracy"],
+                    record["num_train"] / max(record["seconds"], 1e-9),
+                )
+
+        yield on_epoch
 
 
 def run_once(

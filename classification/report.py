@@ -5,8 +5,29 @@ from __future__ import annotations
 import csv
 import io
 import os
+from pathlib import Path
 
-from unsup3d.utils import atomic_write_text
+from unsup3d.api import atomic_write_text
+
+
+def write_report(folder: str | os.PathLike, summary: dict, title: str = "") -> str:
+    """Write ``results.txt`` (the tables) and, for multi-label, ``per_attribute.csv``.
+
+    Args:
+        folder: the output folder (exists).
+        summary: what `classification.protocol.run_protocol` returns.
+        title: a line naming what was probed.
+
+    Returns:
+        The text of ``results.txt`` (without the final newline), for printing.
+    """
+    text = summary_table(summary, title)
+    attr = per_attribute_table(summary)
+    if attr:
+        text += "\n\n" + attr
+        write_per_attribute_csv(Path(folder) / "per_attribute.csv", summary)
+    atomic_write_text(Path(folder) / "results.txt", text + "\n")
+    return text
 
 
 def summary_table(summary: dict, title: str = "") -> str:

@@ -7,35 +7,55 @@
 Reads the project's feature `.npz` (or the paper's ``feats``/``features`` + ``labels`` layout; a
 pickled `.npy` dict only with ``--allow-pickle``), averages per track when the file has
 ``track_ids``, clusters, prints a table and writes ``<stem>_cluster_<method>.json`` next to the
-input (or in ``--output_dir``) with the metrics, the input's sha256 and the options. The protocol
-and the metrics are documented in clustering/README.md.
+input (or in ``--output_dir``, or at ``--output``) with the metrics, the input's sha256 and the
+options; an existing results file is replaced only with ``--overwrite``. The protocol and the
+metrics are documented in clustering/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import shlex
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from clustering.algorithms import HAC_BACKENDS
-from clustering.protocol import METHODS, ProtocolOptions, as_columns, average_tracks, run_protocol
+from clustering.protocol import (
+    METHODS,
+    ProtocolOptions,
+    as_columns,
+    prepare_units,
+    run_protocol,
+)
 from clustering.report import format_table
-from unsup3d.cli import cli_main, setup_logging, write_results
-from unsup3d.errors import UserError
-from unsup3d.features import load_features
+from evalkit import HAC_BACKENDS
+from unsup3d import cli
+from unsup3d.api import UserError, load_features
 
 log = logging.getLogger("cluster_eval")
 
+PROG = "clustering/cluster_eval.py"
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+
+# What --output_dir, --output and --seed mean here (the kit's help for the others).
+SHARED_HELP = {
+    "output_dir": "folder for <stem>_cluster_<method>.json (default: the input's folder)",
+    "output": "exact path of the results JSON (overrides --output_dir)",
+    "seed": "seed of run 0; run r uses seed + r",
+}
+
+
+def build_parser() -> cli.ArgumentParser:
+    shared = cli.shared_flags(
+        "output_dir", "output", "overwrite", "seed", "verbose", helps=SHARED_HELP
+    )
+    parser = cli.ArgumentParser(
         description="Cluster a feature file with ward HAC (the paper's protocol) or FINCH and "
         "score the clusters against its labels.",
+        parents=[shared],
     )
     parser.add_argument(
         "features",
@@ -48,9 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: depth,albedo as in the paper)",
     )
     parser.add_argument(
-        "--allow-pickle",
         "--allow_pickle",
-        dest="allow_pickle",
         action="store_true",
         help="read a pickled .npy dict; unpickling runs code, so only for files you made",
     )
@@ -105,9 +123,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="units (samples or tracks) drawn per run without replacement, e.g. 1000",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed of run 0; run r uses seed + r (default 0)"
-    )
-    parser.add_argument(
         "--finch_distance",
         choices=("cosine", "euclidean"),
         default="cosine",
@@ -120,21 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="refuse a ward HAC needing more memory than this, in GB "
         "(default: 90%% of the memory available now)",
     )
-    parser.add_argument(
-        "--output_dir",
-        default=None,
-        help="folder for <stem>_cluster_<method>.json (default: the input's folder)",
-    )
-    parser.add_argument(
-        "--output", default=None, help="exact path of the results JSON (overrides --output_dir)"
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
-
-
-def _program() -> str:
-    prog = sys.argv[0] if sys.argv and sys.argv[0].endswith("cluster_eval.py") else None
-    return prog or "clustering/cluster_eval.py"
 
 
 def _select_columns(
@@ -177,21 +178,35 @@ def _read_track_ids(path: str) -> np.ndarray:
     return ids.astype(np.int64)
 
 
-def _output_path(args: argparse.Namespace) -> Path:
+def _output_path(args: argparse.Namespace) -> tuple[Path, str]:
+    """The results JSON and the flag that chose it (for the overwrite message)."""
     if args.output:
-        return Path(args.output)
+        return Path(args.output), "--output"
     src = Path(args.features)
     folder = Path(args.output_dir) if args.output_dir else src.parent
-    return folder / f"{src.stem}_cluster_{args.method}.json"
+    return folder / f"{src.stem}_cluster_{args.method}.json", "--output_dir"
+
+
+def _protocol_options(args: argparse.Namespace) -> ProtocolOptions:
+    """`ProtocolOptions` from the flags of the same names (``--max_memory_gb`` in bytes)."""
+    names = {f.name for f in dataclasses.fields(ProtocolOptions)} - {"max_memory_bytes"}
+    max_gb = args.max_memory_gb
+    return ProtocolOptions(
+        **{name: getattr(args, name) for name in names},
+        max_memory_bytes=None if max_gb is None else int(max_gb * 1e9),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    cli.setup_logging(args.verbose)
+    command = cli.command_line(PROG, argv)
     source = args.features
+    out, flag = _output_path(args)
+    existed = out.exists()
+    cli.check_output_file(out, args.overwrite, flag)
 
-    hint = shlex.join(["python", _program(), *argv, "--allow-pickle"])
+    hint = shlex.join(["python", *command, "--allow-pickle"])
     fs = load_features(source, allow_pickle=args.allow_pickle, rerun_hint=hint)
     if fs.labels is None:
         raise UserError(
@@ -201,7 +216,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     groups = fs.resolve_groups(args.groups, source)
     x = fs.select(groups, source)  # (N, sum of group widths)
     labels, names = _select_columns(fs.labels, list(fs.label_names), args.attributes, source)
-
     inputs = [source]
     track_ids = fs.track_ids
     if args.track_ids is not None:
@@ -209,16 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UserError("--track_ids with --tracks off: choose one")
         track_ids = _read_track_ids(args.track_ids)
         inputs.append(args.track_ids)
-    if args.tracks == "on" and track_ids is None:
-        raise UserError(
-            f"{source}: --tracks on but the file has no track_ids; give --track_ids FILE "
-            "or use --tracks auto/off"
-        )
-    unit = "sample"
     n_samples = x.shape[0]
-    if track_ids is not None and args.tracks != "off":
-        x, labels, _ = average_tracks(x, labels, track_ids, names, source)
-        unit = "track"
+    x, labels, unit = prepare_units(x, labels, names, track_ids, args.tracks, source)
     log.info(
         "%s: %d samples -> %d %ss, groups %s (%d dims), %d label column(s), method %s",
         source,
@@ -231,27 +237,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.method,
     )
 
-    options = ProtocolOptions(
-        method=args.method,
-        hac_backend=args.hac_backend,
-        standardize=args.standardize,
-        runs=args.runs,
-        subsample=args.subsample,
-        seed=args.seed,
-        finch_distance=args.finch_distance,
-        max_memory_bytes=None if args.max_memory_gb is None else int(args.max_memory_gb * 1e9),
-    )
-    result = run_protocol(x, labels, names, options, source)
+    result = run_protocol(x, labels, names, _protocol_options(args), source)
     result = {"unit": unit, "n_samples": n_samples, "groups": groups, **result}
-
     print(format_table(result))
-    out = _output_path(args)
-    existed = out.exists()
-    write_results(
+    cli.write_results(
         out,
         metrics=result,
         inputs=inputs,
-        argv=[_program(), *argv],
+        argv=command,
         options={**vars(args), "groups": groups, "attributes": names, "unit": unit},
     )
     print(f"wrote {out}" + (" (replaced the previous results)" if existed else ""))
@@ -259,4 +252,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(cli_main(main))
+    cli.run(main)

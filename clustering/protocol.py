@@ -9,7 +9,7 @@ Protocol (ARCHITECTURE.md §3, reference_behaviour.md §7.1):
    attributes) share one linkage tree, cut once per distinct number of clusters; with binary
    attributes every cut has 2 clusters, so the paper's "clustering 40 times" is one tree scored
    40 times;
-4. the metrics of `clustering.metrics` per column, and their mean over columns;
+4. the metrics of `evalkit.metrics` per column, and their mean over columns;
 5. with ``runs`` > 1 and ``subsample`` = n: repeat on n units drawn without replacement with
    seeds ``seed``, ``seed + 1``, ...; report the mean and the standard deviation over runs.
 
@@ -20,6 +20,7 @@ one whose number of clusters is nearest each column's label count is that column
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -27,15 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from clustering.algorithms import (
-    available_memory_bytes,
-    cut_tree,
-    finch_partitions,
-    hac_memory_bytes,
-    ward_linkage,
-)
-from clustering.metrics import METRIC_NAMES, score_partition
-from unsup3d.errors import UserError
+from clustering.finch import finch_partitions
+from evalkit import METRIC_NAMES, cut_tree, hac_memory_bytes, score_partition, ward_linkage
+from unsup3d.api import UserError
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +106,40 @@ def average_tracks(
     return means, lo, sorted_ids[starts]
 
 
+def prepare_units(
+    x: np.ndarray,
+    labels: np.ndarray,
+    label_names: Sequence[str],
+    track_ids: np.ndarray | None,
+    tracks: str,
+    source: str,
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """The units to cluster (protocol step 1): the samples, or the means of their tracks.
+
+    Args:
+        x: (N, D) per-sample features. labels: (N, A) labels. label_names: A names.
+        track_ids: (N,) integer track of each sample, or None.
+        tracks: ``"auto"`` (tracks when ``track_ids`` is given), ``"on"`` (require them) or
+            ``"off"`` (samples).
+        source: file name for messages.
+
+    Returns:
+        (features (U, D), labels (U, A), unit: ``"track"`` or ``"sample"``).
+
+    Raises:
+        UserError: ``tracks="on"`` without track ids; a track whose frames disagree on a label.
+    """
+    if tracks == "on" and track_ids is None:
+        raise UserError(
+            f"{source}: --tracks on but the file has no track_ids; give --track_ids FILE "
+            "or use --tracks auto/off"
+        )
+    if track_ids is None or tracks == "off":
+        return x, labels, "sample"
+    x, labels, _ = average_tracks(x, labels, track_ids, label_names, source)
+    return x, labels, "track"
+
+
 def standardize(x: np.ndarray) -> np.ndarray:
     """Z-score each column; constant columns are only centred. Returns float64 (N, D)."""
     x = np.asarray(x, dtype=np.float64)
@@ -140,6 +169,21 @@ def check_labels(labels: np.ndarray, label_names: Sequence[str], where: str) -> 
             )
         ks.append(int(values.size))
     return ks
+
+
+def available_memory_bytes() -> int | None:
+    """Memory the OS says is available now (Linux ``MemAvailable``), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def check_memory(n: int, dim: int, options: ProtocolOptions, where: str) -> None:
@@ -180,14 +224,20 @@ def evaluate_hac(
         x: (N, D) features.
         labels: (N, A) labels; every column has >= 2 values and at most N.
         label_names: A names.
-        backend: see `clustering.algorithms.ward_linkage`.
+        backend: see `evalkit.hac.ward_linkage`.
 
     Returns:
         {"attributes": {name: {"n_clusters": k, <metrics>}}, "mean": {<metrics>},
         "seconds": {"linkage": s, "cut_and_score": s}}.
     """
     t0 = time.perf_counter()
-    tree = ward_linkage(x, backend)
+    try:
+        tree = ward_linkage(x, backend)
+    except ModuleNotFoundError:
+        raise UserError(
+            f"--hac_backend {backend}: the {backend} package is not installed; "
+            f"pip install {backend}, or use --hac_backend scipy"
+        ) from None
     t1 = time.perf_counter()
     cuts: dict[int, np.ndarray] = {}
     attributes: dict[str, dict[str, Any]] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from clustering.metrics import METRIC_NAMES
+from evalkit import METRIC_NAMES
 
 HEADERS = {
     "cluster_accuracy": "acc(WCP)",

@@ -4,8 +4,9 @@ One definition of each shared flag (`SHARED_FLAGS`), handed to a CLI as an argpa
 (`shared_flags`), like DINO's ``get_args_parser(add_help=False)``; an `ArgumentParser` that also
 accepts the hyphenated spelling of every underscore flag (``--eval-features`` for
 ``--eval_features``), so ``--help`` shows one spelling and no command a user typed breaks; one
-output check (`prepare_output_dir`, `check_output_file`); one results writer (`write_results`);
-and the ``main`` wrapper (`cli_main`, `run`) that prints a `UserError` as one line.
+output check (`prepare_output_dir`, `check_output_file`); one results writer (`write_results`)
+and the command line it records (`command_line`); and the ``main`` wrapper (`cli_main`, `run`)
+that prints a `UserError` as one line.
 
 A CLI is written as::
 
@@ -46,6 +47,7 @@ __all__ = [
     "ArgumentParser",
     "check_output_file",
     "cli_main",
+    "command_line",
     "device",
     "prepare_output_dir",
     "run",
@@ -191,6 +193,21 @@ def check_output_file(path: str | os.PathLike, overwrite: bool, flag: str = "--o
         raise UserError(f"{out}: exists; pass --overwrite to replace it, or choose another {flag}")
     out.parent.mkdir(parents=True, exist_ok=True)
     return out
+
+
+def command_line(prog: str, argv: Sequence[str] | None = None) -> list[str]:
+    """The command that ran, to record in the results and to repeat in a hint.
+
+    Args:
+        prog: the script as the docs spell it (``"clustering/cluster_eval.py"``), for a ``main``
+            called from Python with its own ``argv`` (a test).
+        argv: ``main``'s ``argv``; None means the script's own command line.
+
+    Returns:
+        ``sys.argv`` (the program as the user typed it) when ``argv`` is None, else
+        ``[prog, *argv]``.
+    """
+    return list(sys.argv) if argv is None else [prog, *map(str, argv)]
 
 
 def device(gpu: int | None):

@@ -1,9 +1,14 @@
+"""classification/run_trainer.py end to end: main([...]) for each input kind, one-line errors."""
+
+import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from classification import backbone as backbone_lib
@@ -13,38 +18,25 @@ from unsup3d.cli import cli_main
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _run(argv):
-    return run_trainer.main([str(a) for a in argv])
+@pytest.fixture
+def probe(tmp_path):
+    """main([*flags, --runs, --epochs, --output_dir <fresh folder>]) must exit 0; returns
+    (results.json as a dict, the folder)."""
+    count = itertools.count()
+
+    def run(*flags, runs=1, epochs=2):
+        out = tmp_path / f"out{next(count)}"
+        argv = [*flags, "--runs", runs, "--epochs", epochs, "--output_dir", out]
+        assert run_trainer.main([str(a) for a in argv]) == 0
+        return json.loads((out / "results.json").read_text()), out
+
+    return run
 
 
-def _results(out):
-    return json.loads((out / "results.json").read_text())
-
-
-def test_frozen_features_multiclass(feature_files, tmp_path, capsys):
+def test_frozen_features_multiclass(feature_files, probe, capsys):
     train, test = feature_files()
-    out = tmp_path / "out"
-    rc = _run(
-        [
-            "--features",
-            train,
-            "--eval-features",
-            test,
-            "--groups",
-            "depth,albedo",
-            "--num-train",
-            30,
-            60,
-            "--runs",
-            2,
-            "--epochs",
-            60,
-            "--output_dir",
-            out,
-        ]
-    )
-    assert rc == 0
-    rec = _results(out)
+    flags = ["--features", train, "--eval-features", test, "--groups", "depth,albedo"]
+    rec, out = probe(*flags, "--num-train", 30, 60, runs=2, epochs=60)
     m = rec["metrics"]
     assert m["task"] == "multiclass" and m["num_classes"] == 3 and m["num_eval"] == 200
     assert [e["num_train"] for e in m["results"]] == [30, 60]
@@ -52,36 +44,17 @@ def test_frozen_features_multiclass(feature_files, tmp_path, capsys):
     assert m["results"][1]["accuracy_mean"] >= 0.95
     assert rec["options"]["mode"] == "frozen" and rec["options"]["groups"] == ["depth", "albedo"]
     assert [i["path"] for i in rec["inputs"]] == [str(train), str(test)]
+    assert rec["command"][:3] == ["classification/run_trainer.py", "--features", str(train)]
     assert "N train" in capsys.readouterr().out
     lines = (out / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 2 * 2 * 60 and json.loads(lines[0])["epoch"] == 1
 
 
-def test_frozen_features_multilabel_writes_per_attribute(feature_files, tmp_path):
+def test_frozen_features_multilabel_writes_per_attribute(feature_files, probe):
     train, test = feature_files(multilabel=True)
-    out = tmp_path / "out"
-    assert (
-        _run(
-            [
-                "--features",
-                train,
-                "--eval-features",
-                test,
-                "--num-train",
-                50,
-                "--runs",
-                1,
-                "--epochs",
-                20,
-                "--groups",
-                "all",
-                "--output_dir",
-                out,
-            ]
-        )
-        == 0
-    )
-    m = _results(out)["metrics"]
+    inputs = ["--features", train, "--eval-features", test]
+    rec, out = probe(*inputs, "--num-train", 50, "--groups", "all", epochs=20)
+    m = rec["metrics"]
     assert m["task"] == "multilabel" and m["label_names"] == ["Smiling", "Male"]
     assert len(m["results"][0]["per_attribute_mean"]) == 2
     rows = (out / "per_attribute.csv").read_text().splitlines()
@@ -90,33 +63,16 @@ def test_frozen_features_multilabel_writes_per_attribute(feature_files, tmp_path
     assert "Smiling" in (out / "results.txt").read_text()
 
 
-def test_label_column_and_num_eval(feature_files, tmp_path):
+@pytest.mark.parametrize("spelling", ["hyphen", "underscore"])
+def test_label_column_and_num_eval(feature_files, probe, spelling):
     train, test = feature_files(multilabel=True)
-    out = tmp_path / "out"
-    assert (
-        _run(
-            [
-                "--features",
-                train,
-                "--eval-features",
-                test,
-                "--label-column",
-                "Male",
-                "--num-train",
-                20,
-                "--num-eval",
-                50,
-                "--runs",
-                1,
-                "--epochs",
-                2,
-                "--output_dir",
-                out,
-            ]
-        )
-        == 0
+    flags = ["--eval-features", "--label-column", "--num-train", "--num-eval"]
+    if spelling == "underscore":
+        flags = [f.replace("-", "_").replace("__", "--", 1) for f in flags]
+    rec, _ = probe(
+        "--features", train, flags[0], test, flags[1], "Male", flags[2], 20, flags[3], 50
     )
-    m = _results(out)["metrics"]
+    m = rec["metrics"]
     assert m["task"] == "multiclass" and m["label_names"] == ["Male"] and m["num_eval"] == 50
 
 
@@ -133,7 +89,9 @@ def _image_folder(root, images, labels, names):
     return root
 
 
-def test_finetune_two_epochs_through_main(tmp_path, monkeypatch, tiny_backbone, make_colour_images):
+def test_finetune_two_epochs_through_main(
+    tmp_path, monkeypatch, tiny_backbone, make_colour_images, probe
+):
     """Stand-in checkpoint + tiny image folders, through main([...]), 2 epochs."""
     torch.manual_seed(0)
     ckpt = tmp_path / "standin.pt"
@@ -151,34 +109,8 @@ def test_finetune_two_epochs_through_main(tmp_path, monkeypatch, tiny_backbone, 
     train = _image_folder(tmp_path / "train", images, attrs, ["Blue", "Bright"])
     images, y, attrs = make_colour_images(12, 16, 1)
     test = _image_folder(tmp_path / "test", images, attrs, ["Blue", "Bright"])
-    out = tmp_path / "out"
-    assert (
-        _run(
-            [
-                "--checkpoint",
-                ckpt,
-                "--data",
-                train,
-                "--eval-data",
-                test,
-                "--image-size",
-                16,
-                "--num-train",
-                16,
-                "--runs",
-                1,
-                "--epochs",
-                2,
-                "--batch-size",
-                8,
-                "--hflip",
-                "--output_dir",
-                out,
-            ]
-        )
-        == 0
-    )
-    rec = _results(out)
+    inputs = ["--checkpoint", ckpt, "--data", train, "--eval-data", test, "--image-size", 16]
+    rec, _ = probe(*inputs, "--num-train", 16, "--batch-size", 8, "--hflip")
     run = rec["metrics"]["results"][0]["runs"][0]
     assert rec["options"]["mode"] == "finetune" and rec["options"]["encoder_lr"] == 1e-4
     assert run["backbone_changed"] > 0  # finetuning moved the encoder weights
@@ -189,96 +121,22 @@ def test_finetune_two_epochs_through_main(tmp_path, monkeypatch, tiny_backbone, 
     state = torch.load(ckpt, weights_only=True)
     assert not torch.equal(loaded[1].conv.weight.cpu(), state["conv.weight"])
 
-    out2 = tmp_path / "out2"
-    assert (
-        _run(
-            [
-                "--checkpoint",
-                ckpt,
-                "--data",
-                train,
-                "--eval-data",
-                test,
-                "--mode",
-                "frozen",
-                "--image-size",
-                16,
-                "--num-train",
-                16,
-                "--runs",
-                1,
-                "--epochs",
-                2,
-                "--output_dir",
-                out2,
-            ]
-        )
-        == 0
-    )
-    assert _results(out2)["metrics"]["results"][0]["runs"][0]["backbone_changed"] == 0
+    rec, _ = probe(*inputs, "--mode", "frozen", "--num-train", 16)
+    assert rec["metrics"]["results"][0]["runs"][0]["backbone_changed"] == 0
     for key, value in state.items():
         assert torch.equal(loaded[-1].state_dict()[key].cpu(), value), key
 
 
-def test_finetune_real_checkpoint_two_epochs(real_checkpoint, image_npz, tmp_path):
+def test_finetune_real_checkpoint_two_epochs(real_checkpoint, image_npz, probe):
     """The real inverse renderer (small preset, 16 px) from a checkpoint, through main([...])."""
     train, test = image_npz(n_train=16, n_eval=8, size=16, multilabel=True)
-    out = tmp_path / "out"
-    assert (
-        _run(
-            [
-                "--checkpoint",
-                real_checkpoint,
-                "--data",
-                train,
-                "--eval-data",
-                test,
-                "--num-train",
-                8,
-                "--runs",
-                1,
-                "--epochs",
-                2,
-                "--batch-size",
-                4,
-                "--output_dir",
-                out,
-            ]
-        )
-        == 0
-    )
-    rec = _results(out)
+    inputs = ["--checkpoint", real_checkpoint, "--data", train, "--eval-data", test]
+    rec, _ = probe(*inputs, "--num-train", 8, "--batch-size", 4)
     assert rec["options"]["image_size"] == 16  # taken from the checkpoint's config
     assert rec["options"]["groups"] == ["depth", "albedo"]
     assert rec["metrics"]["results"][0]["runs"][0]["backbone_changed"] > 0
 
-    out2 = tmp_path / "out2"
-    assert (
-        _run(
-            [
-                "--checkpoint",
-                real_checkpoint,
-                "--data",
-                train,
-                "--eval-data",
-                test,
-                "--mode",
-                "frozen",
-                "--groups",
-                "all",
-                "--num-train",
-                8,
-                "--runs",
-                1,
-                "--epochs",
-                2,
-                "--output_dir",
-                out2,
-            ]
-        )
-        == 0
-    )
-    rec = _results(out2)
+    rec, _ = probe(*inputs, "--mode", "frozen", "--groups", "all", "--num-train", 8)
     assert rec["options"]["groups"] == ["depth", "albedo", "light", "view"]
     assert rec["metrics"]["results"][0]["runs"][0]["backbone_changed"] == 0
 
@@ -301,49 +159,12 @@ def test_checkpoint_flag_errors(real_checkpoint, image_npz, tmp_path, capsys):
     assert "unknown group(s) ['shape']; choose from depth,albedo,light,view or all" in err
 
 
-def test_resnet18_baseline(image_npz, tmp_path):
+def test_resnet18_baseline(image_npz, probe):
     train, test = image_npz(n_train=16, n_eval=8, size=16)
-    out = tmp_path / "out"
-    assert (
-        _run(
-            [
-                "--baseline",
-                "resnet18",
-                "--data",
-                train,
-                "--eval-data",
-                test,
-                "--image-size",
-                16,
-                "--num-train",
-                8,
-                "--runs",
-                1,
-                "--epochs",
-                1,
-                "--batch-size",
-                4,
-                "--output_dir",
-                out,
-            ]
-        )
-        == 0
-    )
-    rec = _results(out)
+    inputs = ["--baseline", "resnet18", "--data", train, "--eval-data", test, "--image-size", 16]
+    rec, _ = probe(*inputs, "--num-train", 8, "--batch-size", 4, epochs=1)
     assert rec["options"]["groups"] == ["resnet18"] and rec["options"]["encoder_lr"] == 1e-3
     assert rec["metrics"]["results"][0]["runs"][0]["backbone_changed"] > 0
-
-
-def test_resnet18_stems():
-    from classification.baseline import ResNet18Encoder
-
-    x = torch.rand(2, 3, 32, 32)
-    for stem in ("small", "standard"):
-        feats = ResNet18Encoder(stem).eval().get_features(x, ["resnet18"])
-        assert feats["resnet18"].shape == (2, 512)
-    net = ResNet18Encoder("small").net
-    assert net.conv1.kernel_size == (3, 3) and net.conv1.stride == (1, 1)
-    assert isinstance(net.maxpool, torch.nn.Identity)
 
 
 def _error(argv, capsys):
@@ -367,16 +188,8 @@ def test_bad_inputs_are_one_line_errors(feature_files, image_npz, tmp_path, caps
 
     ml_train, ml_test = feature_files(multilabel=True)
     err = _error(
-        [
-            "--features",
-            ml_train,
-            "--eval-features",
-            ml_test,
-            "--task",
-            "multiclass",
-            *out,
-            "--overwrite",
-        ],
+        ["--features", ml_train, "--eval-features", ml_test, "--task", "multiclass", *out]
+        + ["--overwrite"],
         capsys,
     )
     assert "attribute table" in err and "--label-column" in err
@@ -414,35 +227,45 @@ def test_checkpoint_without_model_code(tmp_path, image_npz, monkeypatch, capsys)
     train, test = image_npz()
     ckpt = tmp_path / "c.pt"
     ckpt.write_bytes(b"")
-    err = _error(
-        [
-            "--checkpoint",
-            ckpt,
-            "--data",
-            train,
-            "--eval-data",
-            test,
-            "--output_dir",
-            tmp_path / "o",
-        ],
-        capsys,
-    )
+    base = ["--data", train, "--eval-data", test, "--output_dir", tmp_path / "o"]
+    err = _error(["--checkpoint", ckpt, *base], capsys)
     assert "needs the inverse-renderer model (unsup3d.model)" in err and "--features" in err
-    err = _error(
-        [
-            "--checkpoint",
-            tmp_path / "missing.pt",
-            "--data",
-            train,
-            "--eval-data",
-            test,
-            "--output_dir",
-            tmp_path / "o",
-            "--overwrite",
-        ],
-        capsys,
-    )
+    err = _error(["--checkpoint", tmp_path / "missing.pt", *base, "--overwrite"], capsys)
     assert "missing.pt: checkpoint not found" in err
+
+
+def test_help_shows_underscore_spellings_and_each_shared_flag_once(capsys):
+    with pytest.raises(SystemExit):
+        run_trainer.main(["--help"])
+    text = capsys.readouterr().out
+    for flag in ("--output_dir", "--overwrite", "--seed", "--gpu", "--batch_size", "-v, --verbose"):
+        assert len(re.findall(rf"^  {flag}\b", text, re.M)) == 1, flag
+    for flag in ("--eval_features", "--num_train", "--allow_pickle", "--freeze_norm_stats"):
+        assert flag in text
+    options = text[text.index("shared options:") :]  # the description may show either spelling
+    assert "--eval-features" not in options and "--batch-size" not in options
+
+
+def test_every_hyphenated_spelling_still_parses():
+    hyphenated = {
+        "--eval-features": "e.npz",
+        "--eval-data": "d",
+        "--image-size": "32",
+        "--label-column": "x",
+        "--num-eval": "3",
+        "--batch-size": "8",
+        "--encoder-lr": "0.5",
+        "--weight-decay": "0.25",
+        "--resnet-stem": "standard",
+        "--output-dir": "o",
+    }
+    argv = [t for pair in hyphenated.items() for t in pair]
+    argv += ["--allow-pickle", "--no-freeze-norm-stats", "--num-train", "5", "7"]
+    args = vars(run_trainer.build_parser().parse_args(argv))
+    for flag, value in hyphenated.items():
+        assert str(args[flag[2:].replace("-", "_")]) == value, flag
+    assert args["allow_pickle"] and args["freeze_norm_stats"] is False
+    assert args["num_train"] == [5, 7]
 
 
 def test_runs_as_a_script_from_the_repo_root(feature_files, tmp_path):

@@ -8,7 +8,7 @@ from classification.data import (
     load_image_split,
     resolve_task,
 )
-from unsup3d.errors import UserError
+from unsup3d.api import UserError
 
 
 def _split(labels, names=None, source="train.npz"):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score
 
-from classification.metrics import majority_rate, mean_std, multilabel_accuracy, top1_accuracy
+from classification.metrics import mean_std, multilabel_accuracy, top1_accuracy
 
 
 def test_multilabel_known_answer():
@@ -34,13 +34,6 @@ def test_top1_matches_sklearn():
     assert top1_accuracy(np.eye(3), np.array([0, 1, 2])) == 1.0
     with pytest.raises(ValueError, match="must be"):
         top1_accuracy(logits, labels[:-1])
-
-
-def test_majority_rate():
-    assert majority_rate(np.array([0, 0, 0, 1, 2]))[0] == pytest.approx(0.6)
-    rate, per = majority_rate(np.array([[1, 0], [1, 1], [1, 0], [0, 0]]))
-    np.testing.assert_allclose(per, [0.75, 0.75])
-    assert rate == pytest.approx(0.75)
 
 
 def test_mean_std_population():

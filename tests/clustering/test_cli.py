@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clustering.algorithms import finch_available
 from clustering.cluster_eval import main
-from clustering.metrics import METRIC_NAMES
+from clustering.finch import finch_available
+from evalkit import METRIC_NAMES
 from unsup3d.cli import cli_main
 from unsup3d.utils import sha256_file
 
@@ -46,9 +46,16 @@ def test_main_end_to_end_writes_json(feature_file, tmp_path, capsys):
     assert record["options"]["method"] == "hac" and record["options"]["standardize"] is False
     assert record["command"][1:] == [str(path), "--output_dir", str(tmp_path / "res")]
 
-    # noise groups only: far from perfect; the JSON next to the input is replaced on re-run
-    for _ in range(2):
-        status, out, _ = run_cli([path, "--groups", "light,view"], capsys)
+    # noise groups only: far from perfect; the JSON next to the input is replaced on a re-run
+    # with --overwrite, and only then
+    status, out, _ = run_cli([path, "--groups", "light,view"], capsys)
+    assert status == 0 and "(replaced the previous results)" not in out
+    line = error_line([path, "--groups", "albedo"], capsys)
+    assert line == (
+        f"error: {tmp_path / 'feats_cluster_hac.json'}: exists; pass --overwrite to replace it, "
+        "or choose another --output_dir"
+    )
+    status, out, _ = run_cli([path, "--groups", "light,view", "--overwrite"], capsys)
     assert status == 0 and "(replaced the previous results)" in out
     record = json.loads((tmp_path / "feats_cluster_hac.json").read_text())
     assert record["metrics"]["groups"] == ["light", "view"]
@@ -85,6 +92,7 @@ def test_tracks_attributes_and_runs(feature_file, tmp_path, capsys):
             "--standardize",
             "--output",
             out_json,
+            "--overwrite",
         ],
         capsys,
     )
@@ -97,7 +105,8 @@ def test_tracks_attributes_and_runs(feature_file, tmp_path, capsys):
     ids_file = tmp_path / "tracks.txt"
     ids_file.write_text("\n".join(str(t) for t in np.arange(24) // 4))
     status, _, _ = run_cli(
-        [path, "--attributes", "id", "--track_ids", ids_file, "--output", out_json], capsys
+        [path, "--attributes", "id", "--track_ids", ids_file, "--output", out_json, "--overwrite"],
+        capsys,
     )
     record = json.loads(out_json.read_text())
     assert status == 0 and record["metrics"]["n_units"] == 6
@@ -178,6 +187,15 @@ def test_finch_method(feature_file, capsys):
     identity = record["metrics"]["attributes"]["identity"]
     assert identity["finch_clusters"] == 3 and identity["cluster_accuracy"] == 1.0
     assert re.search(rf"^{identity['level']}\s+3\s+1\.0000", out, re.M)  # hierarchy table
+
+
+def test_help_lists_each_shared_flag_once_with_underscores(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listed = [m[1] for m in re.findall(r"^  (-v, )?(--\w+)", capsys.readouterr().out, re.M)]
+    shared = ["--output_dir", "--output", "--overwrite", "--seed", "--verbose"]
+    assert [flag for flag in listed if flag in shared] == shared
+    assert "--allow_pickle" in listed and "--allow-pickle" not in listed
 
 
 @pytest.mark.parametrize("where", ["clustering", "."])

@@ -1,11 +1,12 @@
 """The protocol: shared tree == per-attribute re-clustering, tracks, runs, FINCH, bad inputs."""
 
+import sys
+
 import numpy as np
 import pytest
 from sklearn.cluster import AgglomerativeClustering
 
-from clustering.algorithms import finch_available
-from clustering.metrics import METRIC_NAMES, score_partition
+from clustering.finch import finch_available
 from clustering.protocol import (
     ProtocolOptions,
     average_tracks,
@@ -13,7 +14,8 @@ from clustering.protocol import (
     run_protocol,
     standardize,
 )
-from unsup3d.errors import UserError
+from evalkit import METRIC_NAMES, score_partition
+from unsup3d.api import UserError
 
 
 def _multiclass_columns(rng, n):
@@ -117,15 +119,26 @@ def test_finch_reports_every_level_and_the_nearest(make_blobs):
 
 
 def test_finch_missing_is_one_line_error(monkeypatch, make_blobs):
-    import clustering.algorithms as algorithms
+    import clustering.finch as finch
 
     def missing():
         raise ImportError("No module named 'finch'")
 
-    monkeypatch.setattr(algorithms, "_import_finch", missing)
+    monkeypatch.setattr(finch, "_import_finch", missing)
     x, y = make_blobs()
     with pytest.raises(UserError, match="finch-clust package is not installed; pip install"):
         run_protocol(x, y, ["identity"], ProtocolOptions(method="finch"))
+
+
+def test_fastcluster_missing_is_one_line_error(monkeypatch, make_blobs):
+    monkeypatch.setitem(sys.modules, "fastcluster", None)  # as if it were not installed
+    x, y = make_blobs()
+    with pytest.raises(UserError) as err:
+        run_protocol(x, y, ["identity"], ProtocolOptions(hac_backend="fastcluster"))
+    assert str(err.value) == (
+        "--hac_backend fastcluster: the fastcluster package is not installed; "
+        "pip install fastcluster, or use --hac_backend scipy"
+    )
 
 
 @pytest.mark.parametrize(

@@ -106,6 +106,13 @@ def test_write_results_records_hashes_options_and_command(tmp_path):
     assert "git_sha" in on_disk
 
 
+def test_command_line_is_sys_argv_for_the_script_else_prog_and_argv(monkeypatch):
+    monkeypatch.setattr("sys.argv", ["clustering/cluster_eval.py", "f.npz", "--overwrite"])
+    assert cli.command_line("x/y.py") == ["clustering/cluster_eval.py", "f.npz", "--overwrite"]
+    assert cli.command_line("x/y.py", ["a.npz", 3]) == ["x/y.py", "a.npz", "3"]
+    assert cli.command_line("x/y.py", []) == ["x/y.py"]
+
+
 def test_cli_main_prints_a_user_error_as_one_line(capsys):
     def main(argv):
         raise UserError("f.npz: broken; fix it")

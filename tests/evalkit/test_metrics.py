@@ -1,13 +1,15 @@
-"""Known answers, sklearn/scipy agreement and invariances of the clustering metrics."""
+"""Known answers, sklearn/scipy agreement and invariances of the evaluation metrics."""
 
 from itertools import permutations
 
 import numpy as np
 import pytest
+from scipy.stats import entropy as scipy_entropy
 from scipy.stats import mode
 from sklearn.metrics import normalized_mutual_info_score, precision_recall_fscore_support
 
-from clustering.metrics import (
+from evalkit import codes_by_first_appearance, entropy, majority_class, majority_rate
+from evalkit.metrics import (
     METRIC_NAMES,
     contingency,
     hungarian_accuracy,
@@ -153,3 +155,54 @@ def test_degenerate_partitions_follow_sklearn():
     assert nmi(contingency(one, one)) == normalized_mutual_info_score(one, one) == 1.0
     with pytest.raises(ValueError, match="4 entries but clusters 3"):
         contingency(y, one[:3])
+
+
+def test_codes_by_first_appearance():
+    np.testing.assert_array_equal(
+        codes_by_first_appearance(np.array([7, 7, -2, 9, -2, 7])), [0, 0, 1, 2, 1, 0]
+    )
+
+
+def test_entropy_known_answers_and_scipy():
+    assert entropy(np.array([5])) == 0.0
+    assert entropy(np.array([1, 1])) == pytest.approx(np.log(2), abs=1e-15)
+    assert entropy(np.array([2, 0, 2, 2, 2]), base=2) == pytest.approx(2.0, abs=1e-15)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        counts = rng.integers(0, 9, size=7)
+        counts[0] += 1
+        assert entropy(counts) == pytest.approx(scipy_entropy(counts), abs=1e-14)
+        assert entropy(counts, base=3) == pytest.approx(scipy_entropy(counts, base=3), abs=1e-14)
+    # H(Y) of the NMI example, as a label entropy: 5/20, 10/20, 5/20
+    _, counts = np.unique(NMI_Y, return_counts=True)
+    assert entropy(counts, base=2) == pytest.approx(1.5, abs=1e-15)
+    for bad in (np.array([]), np.array([0, 0]), np.array([3, -1])):
+        with pytest.raises(ValueError, match="non-negative counts"):
+            entropy(bad)
+
+
+def test_majority_rate():
+    assert majority_rate(np.array([0, 0, 0, 1, 2]))[0] == pytest.approx(0.6)
+    rate, per = majority_rate(np.array([[1, 0], [1, 1], [1, 0], [0, 0]]))
+    np.testing.assert_allclose(per, [0.75, 0.75])
+    assert rate == pytest.approx(0.75)
+
+
+def test_majority_class_known_answers():
+    cases = [
+        ([5, 5, 5, 9], (5, 0.75)),
+        ([-2, 7, 7, -2, 7], (7, 0.6)),
+        ([3, 1, 1, 3], (1, 0.5)),  # a tie: the smallest class
+        (["b", "a", "b"], ("b", 2 / 3)),  # string labels
+    ]
+    for labels, (cls, rate) in cases:
+        got_cls, got_rate = majority_class(np.array(labels))
+        assert got_cls == cls and type(got_cls) is type(cls)  # a Python int or str
+        assert got_rate == pytest.approx(rate)
+    with pytest.raises(ValueError, match="at least one"):
+        majority_class(np.array([], dtype=np.int64))
+    with pytest.raises(ValueError, match=r"must be \(N,\)"):
+        majority_class(np.zeros((2, 2), dtype=np.int64))
+    # the rate is the multi-class majority rate
+    y = np.array([3, 1, 3, 2, 3, 1])
+    assert majority_class(y)[1] == majority_rate(y)[0]

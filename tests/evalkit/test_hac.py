@@ -1,18 +1,14 @@
-"""Ward tree, its cuts (against sklearn's AgglomerativeClustering) and FINCH."""
+"""Ward tree and its cuts, against sklearn's AgglomerativeClustering."""
+
+import sys
 
 import numpy as np
 import pytest
 from scipy.cluster.hierarchy import fcluster
 from sklearn.cluster import AgglomerativeClustering
 
-from clustering.algorithms import (
-    cut_tree,
-    finch_available,
-    finch_partitions,
-    hac_memory_bytes,
-    ward_linkage,
-)
-from clustering.metrics import contingency
+from evalkit.hac import cut_tree, hac_memory_bytes, ward_clusters, ward_linkage
+from evalkit.metrics import contingency
 
 
 def same_partition(a, b):
@@ -30,6 +26,12 @@ def test_cut_equals_sklearn_for_every_k():
         ref = AgglomerativeClustering(n_clusters=k, linkage="ward").fit(x).labels_
         assert len(np.unique(ours)) == k
         assert same_partition(ours, ref), k
+        np.testing.assert_array_equal(ward_clusters(x, k), ours)
+
+
+def test_ward_clusters_numbered_by_first_appearance():
+    x = np.array([[10.0], [0.0], [10.1], [0.1], [20.0]])
+    np.testing.assert_array_equal(ward_clusters(x, 3), [0, 1, 0, 1, 2])
 
 
 def test_cut_gives_exactly_k_clusters_with_tied_heights():
@@ -57,17 +59,16 @@ def test_fastcluster_backend_builds_the_same_tree():
         assert same_partition(cut_tree(a, k), cut_tree(b, k))
 
 
+def test_backend_errors(monkeypatch):
+    x = np.zeros((3, 2))
+    with pytest.raises(ValueError, match="unknown backend 'sklearn'"):
+        ward_linkage(x, "sklearn")
+    monkeypatch.setitem(sys.modules, "fastcluster", None)  # as if it were not installed
+    with pytest.raises(ModuleNotFoundError, match="pip install fastcluster"):
+        ward_linkage(x, "fastcluster")
+
+
 def test_memory_estimate_scales_with_n_squared():
     assert hac_memory_bytes(8000, 0) == 8 * 8000 * 7999  # measured peak: 489 MB at 8,000
     assert hac_memory_bytes(30_000, 512) > 7e9
     assert hac_memory_bytes(30_000, 512, "fastcluster") < 0.5e9
-
-
-@pytest.mark.skipif(not finch_available(), reason="finch-clust is not installed")
-def test_finch_hierarchy_on_blobs(make_blobs):
-    x, y = make_blobs(n_per=12, k=3, dim=8)
-    parts, sizes = finch_partitions(x, distance="euclidean")
-    assert parts.shape == (36, len(sizes))
-    assert sizes == sorted(sizes, reverse=True)  # finest first
-    assert 3 in sizes
-    assert same_partition(parts[:, sizes.index(3)], y)

@@ -1,9 +1,10 @@
-"""Clustering metrics as pure functions of (ground-truth labels, predicted clusters).
+"""Evaluation metrics as pure functions of arrays: partitions against labels, majority rates,
+entropy.
 
-Every metric is computed from one contingency table, so scoring many partitions (40 CelebA
-attributes, every level of a FINCH hierarchy) costs a few array passes each. Label and cluster
-ids may be any integers (negative, non-contiguous); only their equality matters, so each metric
-is invariant to renaming clusters and to renaming labels.
+Clustering metrics are computed from one contingency table, so scoring many partitions (40
+CelebA attributes, every level of a FINCH hierarchy) costs a few array passes each. Label and
+cluster ids may be any integers (negative, non-contiguous); only their equality matters, so each
+metric is invariant to renaming clusters and to renaming labels.
 
 Definitions (reference_behaviour.md §7.1):
 
@@ -19,6 +20,10 @@ Definitions (reference_behaviour.md §7.1):
 - NMI: I(Y; C) / mean(H(Y), H(C)) = `sklearn.metrics.normalized_mutual_info_score` with the
   default ``average_method="arithmetic"``; the paper's formula 2·I/(H(Y)+H(C)) is the same number
   (0.1089 on the release's docstring example).
+- majority rate: the accuracy of always predicting the most frequent value (multi-class), or the
+  mean over attributes of max(p, 1 - p) (multi-label): the floor a probe must beat.
+- entropy: Shannon entropy of a histogram, in nats unless a base is given
+  (= `scipy.stats.entropy` of the counts).
 """
 
 from __future__ import annotations
@@ -57,13 +62,21 @@ def contingency(labels: np.ndarray, clusters: np.ndarray) -> np.ndarray:
     if labels.size == 0:
         raise ValueError("empty labels")
     _, y = np.unique(labels, return_inverse=True)
-    c = _codes_by_first_appearance(clusters)
+    c = codes_by_first_appearance(clusters)
     n_l, n_c = int(y.max()) + 1, int(c.max()) + 1
     return np.bincount(y * n_c + c, minlength=n_l * n_c).reshape(n_l, n_c)
 
 
-def _codes_by_first_appearance(values: np.ndarray) -> np.ndarray:
-    """(N,) values -> (N,) codes 0..K-1 numbered in order of first appearance."""
+def codes_by_first_appearance(values: np.ndarray) -> np.ndarray:
+    """Renumber values 0..K-1 in order of first appearance.
+
+    Args:
+        values: (N,) any comparable values (cluster ids, tree node ids).
+
+    Returns:
+        int64 (N,) codes: the first distinct value seen gets 0, the next 1, ...; so two namings
+        of one partition get the same codes.
+    """
     _, first, inverse = np.unique(values, return_index=True, return_inverse=True)
     rank = np.empty(first.size, dtype=np.int64)
     rank[np.argsort(first)] = np.arange(first.size)
@@ -98,7 +111,8 @@ def hungarian_accuracy(table: np.ndarray) -> float:
     """Accuracy under the best one-to-one matching of clusters to labels.
 
     Args:
-        table: (L, C) counts from `contingency` (rectangular is fine).
+        table: (L, C) counts from `contingency` (rectangular is fine); for label and cluster
+            arrays, ``hungarian_accuracy(contingency(labels, clusters))``.
 
     Returns:
         matched count / N, in (0, 1].
@@ -141,9 +155,23 @@ def weighted_prf(table: np.ndarray) -> tuple[float, float, float]:
     )
 
 
-def _entropy(counts: np.ndarray) -> float:
+def entropy(counts: np.ndarray, base: float | None = None) -> float:
+    """Shannon entropy of a histogram (``scipy.stats.entropy`` of the counts).
+
+    Args:
+        counts: (K,) non-negative counts (or unnormalised probabilities); zeros contribute 0.
+            For a label array: ``entropy(np.unique(labels, return_counts=True)[1])``.
+        base: logarithm base; None = natural (nats).
+
+    Returns:
+        H >= 0; 0 for a single non-empty bin.
+    """
+    counts = np.asarray(counts, dtype=np.float64).reshape(-1)
+    if counts.size == 0 or np.any(counts < 0) or not counts.sum() > 0:
+        raise ValueError("entropy needs non-negative counts with a positive sum")
     p = counts[counts > 0] / counts.sum()
-    return float(-(p * np.log(p)).sum())
+    h = float(-(p * np.log(p)).sum())
+    return h if base is None else h / float(np.log(base))
 
 
 def nmi(table: np.ndarray) -> float:
@@ -169,7 +197,7 @@ def nmi(table: np.ndarray) -> float:
     mi = max(mi, 0.0)  # rounding can give -1e-17 for independent partitions
     if mi == 0.0:
         return 0.0
-    denom = (_entropy(row) + _entropy(col)) / 2
+    denom = (entropy(row) + entropy(col)) / 2
     # rounding can put a perfect match at 1 + 4e-16; keep the documented range
     return float(min(mi / max(denom, np.finfo(np.float64).eps), 1.0))
 
@@ -208,5 +236,44 @@ def majority_prediction(labels: np.ndarray, clusters: np.ndarray) -> np.ndarray:
     """
     labels = np.asarray(labels).reshape(-1)
     values = np.unique(labels)
-    c = _codes_by_first_appearance(np.asarray(clusters).reshape(-1))
+    c = codes_by_first_appearance(np.asarray(clusters).reshape(-1))
     return values[majority_labels(contingency(labels, clusters))][c]
+
+
+def majority_rate(labels: np.ndarray) -> tuple[float, np.ndarray | None]:
+    """Accuracy of predicting the most frequent value.
+
+    Args:
+        labels: (N,) class indices (multi-class) or (N, A) 0/1 (multi-label).
+
+    Returns:
+        (rate, per-attribute rates (A,) for multi-label, else None). For multi-label the rate is
+        the mean over attributes of max(p, 1 - p), p the attribute's positive fraction.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim == 1:
+        _, counts = np.unique(labels, return_counts=True)
+        return float(counts.max() / labels.shape[0]), None
+    positive = (labels == 1).mean(axis=0)  # (A,)
+    per_attribute = np.maximum(positive, 1.0 - positive)
+    return float(per_attribute.mean()), per_attribute.astype(np.float64)
+
+
+def majority_class(labels: np.ndarray) -> tuple[int | str, float]:
+    """The most frequent label of a split (the smallest on ties) and its rate, the accuracy of
+    always predicting it on this split.
+
+    Args:
+        labels: (N,) labels, N >= 1.
+
+    Returns:
+        (class, rate in [0, 1]); the class as a Python int (or str for string labels).
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be (N,) integer labels, got {labels.shape}")
+    if labels.size == 0:
+        raise ValueError("majority_class needs at least one label")
+    values, counts = np.unique(labels, return_counts=True)
+    i = int(np.argmax(counts))
+    return values[i].item(), float(counts[i] / labels.size)
