@@ -21,12 +21,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
 from torch import nn
 
 from analysis.records import IGSummary, LabelAttribution
+from evalkit import StandardizedLinear, fit_linear_probe
 
 log = logging.getLogger(__name__)
 
@@ -232,56 +234,28 @@ def grad_cam_maps(
     return out
 
 
-class StandardizedLinear(nn.Module):
-    """``Linear((x - mean) / std)``: a probe on raw features whose weights came from a model
-    fitted on standardised features (so IG baselines stay in raw feature space)."""
-
-    def __init__(self, mean: np.ndarray, std: np.ndarray, weight: np.ndarray, bias: np.ndarray):
-        super().__init__()
-        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float64))
-        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float64))
-        self.linear = nn.Linear(weight.shape[1], weight.shape[0]).double()
-        with torch.no_grad():
-            self.linear.weight.copy_(torch.as_tensor(weight, dtype=torch.float64))
-            self.linear.bias.copy_(torch.as_tensor(bias, dtype=torch.float64))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.linear((x.double() - self.mean) / self.std)  # (B, C)
-        return out[:, 0] if out.shape[1] == 1 else out
-
-    @property
-    def binary(self) -> bool:
-        """One logit (of the positive class) instead of one per class."""
-        return self.linear.out_features == 1
-
-    @torch.no_grad()
-    def predict(self, x: torch.Tensor) -> tuple[np.ndarray, torch.Tensor]:
-        """The predicted classes (``classes_`` of the fitted probe) and their column index
-        (binary heads: 1 where the logit is positive)."""
-        logits = self(x)
-        index = (logits > 0).long() if logits.ndim == 1 else logits.argmax(1)
-        return self.classes_[index.cpu().numpy()], index
+@torch.no_grad()
+def predicted_index(head: StandardizedLinear, x: torch.Tensor) -> torch.Tensor:
+    """(B,) the output column a probe head predicts per row of x (B, F): the argmax of its class
+    logits, or, for a binary head's single logit, 1 where it is positive."""
+    logits = head(x)
+    return (logits > 0).long() if logits.ndim == 1 else logits.argmax(1)
 
 
-def fit_probe_head(
-    features: np.ndarray, labels: np.ndarray, *, random_state: int, c: float = 1.0
-) -> StandardizedLinear:
-    """Fit an L2 logistic-regression probe (scikit-learn, standardised features) and return it
-    as a frozen torch head on raw features: (B, F) -> (B,) logit of the positive class for
-    binary labels, (B, C) class logits otherwise.
-    """
-    from sklearn.linear_model import LogisticRegression
+@dataclass(frozen=True)
+class ExplainSettings:
+    """How `explain_labels` fits and explains the probes (``interpret.py``'s flags)."""
 
-    x = np.asarray(features, dtype=np.float64)
-    mean, std = x.mean(axis=0), x.std(axis=0)
-    std = np.where(std > 0, std, 1.0)
-    clf = LogisticRegression(C=c, max_iter=2000, random_state=random_state)
-    clf.fit((x - mean) / std, labels)
-    head = StandardizedLinear(mean, std, clf.coef_, clf.intercept_)
-    head.classes_ = clf.classes_  # type: ignore[attr-defined]
-    for p in head.parameters():
-        p.requires_grad_(False)
-    return head.eval()
+    # IG baseline: zero features (ReLU off) or the training mean
+    baseline: Literal["zero", "mean"] = "zero"
+    # IG quadrature points
+    n_steps: int = 64
+    # fraction of the rows held out (and explained)
+    test_fraction: float = 0.25
+    # held-out rows explained per label
+    max_explain: int = 256
+    # inverse L2 strength of the probe
+    c: float = 1.0
 
 
 def explain_labels(
@@ -290,49 +264,41 @@ def explain_labels(
     names: Sequence[str],
     chosen: Sequence[str],
     slices: Mapping[str, slice],
+    settings: ExplainSettings,
     *,
     random_state: int,
-    test_fraction: float = 0.25,
-    max_explain: int = 256,
-    n_steps: int = 64,
-    baseline: str = "zero",
-    c: float = 1.0,
 ) -> dict[str, LabelAttribution]:
-    """IG shares of a probe per label (``interpret.py``): a `fit_probe_head` on a random
-    ``1 - test_fraction`` of the rows, its held-out accuracy, and `integrated_gradients_shares`
-    of its logit (binary: the positive class; multi-class: each row's predicted class) on the
-    first ``max_explain`` held-out rows.
+    """IG shares of a probe per label (``interpret.py``): the kit's linear probe
+    (`evalkit.fit_linear_probe`) on a random ``1 - test_fraction`` of the rows, its held-out
+    accuracy, and `integrated_gradients_shares` of its torch head's logit (binary: the positive
+    class; multi-class: each row's predicted class) on the first ``max_explain`` held-out rows.
 
     Args:
         x: (N, F) concatenated features (groups at ``slices``). labels: (N, A), columns ``names``.
         chosen: the labels to explain; one with a single class in the training rows is skipped.
-        random_state: the row split and the probe's solver.
-        baseline: ``zero`` features or the training ``mean``.
+        settings: split, probe and IG settings. random_state: the row split and the solver.
 
     Returns:
         label -> `LabelAttribution`.
     """
+    s = settings
     perm = np.random.RandomState(random_state).permutation(len(x))
-    n_test = max(1, int(round(test_fraction * len(x))))
+    n_test = max(1, int(round(s.test_fraction * len(x))))
     te, tr = perm[:n_test], perm[n_test:]
-    explain = te[:max_explain]
-    base = torch.as_tensor(x[tr].mean(axis=0)) if baseline == "mean" else 0.0
+    explain = te[: s.max_explain]
+    base = torch.as_tensor(x[tr].mean(axis=0)) if s.baseline == "mean" else 0.0
     out = {}
     for name in chosen:
         y = labels[:, list(names).index(name)]
         if len(np.unique(y[tr])) < 2:
             log.info("label %s has one class in the training rows: skipped", name)
             continue
-        head = fit_probe_head(x[tr], y[tr], random_state=random_state, c=c)
-        pred, index = head.predict(torch.as_tensor(x[te]))
+        probe = fit_linear_probe(x[tr], y[tr], c=s.c, random_state=random_state)
+        head, rows = probe.torch_head(), torch.as_tensor(x[explain])
+        target = None if len(probe.classes) == 2 else predicted_index(head, rows)
         ig = integrated_gradients_shares(
-            head,
-            torch.as_tensor(x[explain]),
-            slices,
-            target=None if head.binary else index[: len(explain)],
-            baseline=base,
-            n_steps=n_steps,
+            head, rows, slices, target=target, baseline=base, n_steps=s.n_steps
         )
-        accuracy = float(np.mean(pred == y[te]))
+        accuracy = probe.accuracy(x[te], y[te])
         out[name] = LabelAttribution(**vars(ig.summary()), probe_test_accuracy=accuracy)
     return out

@@ -148,27 +148,35 @@ def heldout_canonical_correlations(
 PAIR_MEASURES = ("matched_abs_r", "cross_abs_r", "norm_r", "cca_mean")
 
 
+@dataclass(frozen=True)
+class HeldOutCCA:
+    """How ``cca_mean`` is estimated (module docstring).
+
+    Attributes:
+        components: k, the number of leading canonical correlations averaged.
+        test_fraction: fraction of rows held out for the estimate.
+        reg: CCA ridge, relative to the mean eigenvalue of each group's covariance.
+    """
+
+    components: int = 10
+    test_fraction: float = 0.25
+    reg: float = 0.1
+
+
 def pair_correlation(
-    a: np.ndarray,
-    b: np.ndarray,
-    *,
-    random_state: RandomStateLike,
-    cca_components: int = 10,
-    test_fraction: float = 0.25,
-    reg: float = 0.1,
+    a: np.ndarray, b: np.ndarray, *, random_state: RandomStateLike, cca: HeldOutCCA | None = None
 ) -> PairCorrelation:
     """Every correlation measure between two feature groups (module docstring).
 
     Args:
         a: (N, D_A). b: (N, D_B).
         random_state: the held-out split for the CCA.
-        cca_components: k, the number of leading canonical correlations averaged.
-        test_fraction: fraction of rows held out for the CCA estimate.
-        reg: CCA ridge, relative to the mean eigenvalue of each group's covariance.
+        cca: the held-out CCA's settings (default `HeldOutCCA()`).
 
     Returns:
         `PairCorrelation`.
     """
+    cca = cca or HeldOutCCA()
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape[0] != b.shape[0]:
         raise ValueError(f"groups have {a.shape[0]} and {b.shape[0]} rows")
@@ -183,12 +191,12 @@ def pair_correlation(
     norm_r = _pearson_1d(np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1))
     rs = as_random_state(random_state)
     perm = rs.permutation(a.shape[0])
-    n_test = int(round(test_fraction * a.shape[0]))
+    n_test = int(round(cca.test_fraction * a.shape[0]))
     if n_test < 3 or a.shape[0] - n_test < 3:
         raise ValueError(f"too few rows ({a.shape[0]}) for a held-out CCA estimate")
     te, tr = perm[:n_test], perm[n_test:]
-    fit = fit_cca(a[tr], b[tr], reg=reg)
-    k = max(1, min(cca_components, len(fit.correlations)))
+    fit = fit_cca(a[tr], b[tr], reg=cca.reg)
+    k = max(1, min(cca.components, len(fit.correlations)))
     held = heldout_canonical_correlations(fit, a[te], b[te], k)
     return PairCorrelation(
         matched_abs_r=matched,
@@ -227,15 +235,14 @@ def group_correlation(
     features: Mapping[str, np.ndarray],
     *,
     random_state: RandomStateLike,
-    cca_components: int = 10,
-    test_fraction: float = 0.25,
-    reg: float = 0.1,
+    cca: HeldOutCCA | None = None,
 ) -> GroupCorrelation:
     """`pair_correlation` for every pair of groups, and the means over pairs (paper: 6 pairs).
 
     Args:
         features: group name -> (N, D_g), at least two groups.
         random_state: one stream shared by the pairs, consumed in pair order.
+        cca: the held-out CCA's settings (default `HeldOutCCA()`).
 
     Returns:
         `GroupCorrelation`.
@@ -248,14 +255,7 @@ def group_correlation(
     g = len(names)
     mats = {m: np.eye(g) for m in PAIR_MEASURES}
     for (i, a), (j, b) in itertools.combinations(enumerate(names), 2):
-        pc = pair_correlation(
-            features[a],
-            features[b],
-            random_state=rs,
-            cca_components=cca_components,
-            test_fraction=test_fraction,
-            reg=reg,
-        )
+        pc = pair_correlation(features[a], features[b], random_state=rs, cca=cca)
         pairs[f"{a}|{b}"] = pc
         for m in PAIR_MEASURES:
             v = getattr(pc, m)

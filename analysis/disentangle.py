@@ -13,18 +13,16 @@ prediction matrix. Prints a table, writes ``disentanglement.json`` and PNG figur
 from __future__ import annotations
 
 import logging
-import typing
 from collections.abc import Sequence
 from pathlib import Path
 
 from analysis import disentanglement as D
-from analysis.records import cli_parser, write
+from analysis.records import add_settings_flags, cli_parser, write
 from unsup3d import cli
 from unsup3d.api import load_features
 
 log = logging.getLogger("analysis.disentangle")
 
-DEFAULTS = D.Settings()
 # Flags of `analysis.disentanglement.Settings` fields: help (the default is appended).
 SETTINGS_HELP = {
     "max_samples": "random subset of rows used by every metric (0 = all)",
@@ -67,16 +65,7 @@ def build_parser() -> cli.ArgumentParser:
         help=f"comma-separated subset of {','.join(D.ALL_METRICS)} (factor metrics are skipped "
         "without factors in the file)",
     )
-    types = typing.get_type_hints(D.Settings)
-    for name, what in SETTINGS_HELP.items():
-        default = getattr(DEFAULTS, name)
-        p.add_argument(
-            f"--{name}",
-            type=type(default),
-            default=default,
-            choices=typing.get_args(types[name]) or None,  # a Literal's values
-            help=f"{what} (default {default})",
-        )
+    add_settings_flags(p, D.Settings, SETTINGS_HELP)
     p.add_argument(
         "--factor_prefix",
         action="append",

@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 
 from analysis import metrics as M
-from analysis.correlation import group_correlation
+from analysis.correlation import HeldOutCCA, group_correlation
 from analysis.factor_groups import factor_prediction_matrix
 from analysis.feature_files import subsample
 from analysis.records import (
@@ -106,7 +106,7 @@ def disentanglement(
                 "--groups: correlation needs at least two groups; pass e.g. --groups all"
             )
         out.correlation = group_correlation(
-            feats, random_state=seed, cca_components=settings.cca_components
+            feats, random_state=seed, cca=HeldOutCCA(components=settings.cca_components)
         ).record()
     factor_chosen = [m for m in chosen if m in FACTOR_METRICS]
     if factors is None or not fs.factor_names:

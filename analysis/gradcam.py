@@ -3,8 +3,8 @@
     python analysis/gradcam.py --checkpoint ckpt.pt --features train.npz [--label identity]
         [--groups depth,albedo] [--split test] [--num_images 8] [--output_dir DIR]
 
-A logistic-regression probe (`analysis.attribution.fit_probe_head`, standardised features, C =
-``--c``) is fitted on the ``--features`` file (extracted from the same checkpoint, e.g. ``run.py
+A logistic-regression probe (the evaluation kit's `evalkit.fit_linear_probe`, standardised
+features, C = ``--c``) is fitted on the ``--features`` file (extracted from the same checkpoint, e.g. ``run.py
 extract --split train``) over the concatenated ``--groups`` (default depth,albedo, the paper's
 choice). For the first ``--num_images`` images of ``--split`` of the checkpoint's dataset, the
 pipeline image -> ``model.get_features`` -> concatenation -> probe is differentiated and each
@@ -22,9 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from analysis.attribution import fit_probe_head
 from analysis.feature_files import label_column
 from analysis.model_access import (
     cam_summary,
@@ -35,6 +33,7 @@ from analysis.model_access import (
     split_images,
 )
 from analysis.records import CamLayerResults, GradCamMetrics, cli_parser, write
+from evalkit import fit_linear_probe
 from unsup3d import cli
 from unsup3d.api import UserError, load_features, load_model
 
@@ -84,9 +83,9 @@ def build_parser() -> cli.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cli.setup_logging(args.verbose)
+    device = cli.device(args.gpu)
     if args.num_images < 1:
         raise UserError(f"--num_images {args.num_images}: must be >= 1, e.g. 8")
-    device = cli.device(args.gpu)
     fs = load_features(args.features)
     groups = encoder_groups(fs, args.groups, args.features)
     y, _ = label_column(fs, args.label, args.features, "extract features from a labelled split")
@@ -101,8 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     model, cfg, _ = load_model(args.checkpoint, device)
     check_feature_file(fs, args.features, args.checkpoint, model, groups)
     x_train = fs.select(groups).astype(np.float64)
-    head = fit_probe_head(x_train, y, random_state=args.seed, c=args.c).to(device)
-    train_acc = float(np.mean(head.predict(torch.as_tensor(x_train, device=device))[0] == y))
+    probe = fit_linear_probe(x_train, y, c=args.c, random_state=args.seed)
+    head, train_acc = probe.torch_head().to(device), probe.accuracy(x_train, y)
     log.info("probe on %s (%s): train accuracy %.3f", "+".join(groups), args.label, train_acc)
     images, ids = split_images(cfg, args.split, args.num_images, device)
     log.info("explaining %d %s images on %s", len(images), args.split, device)

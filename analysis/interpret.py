@@ -19,18 +19,26 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.attribution import explain_labels, group_slices
+from analysis.attribution import ExplainSettings, explain_labels, group_slices
 from analysis.feature_files import label_matrix
-from analysis.records import InterpretabilityMetrics, cli_parser, write
+from analysis.records import InterpretabilityMetrics, add_settings_flags, cli_parser, write
 from unsup3d import cli
 from unsup3d.api import UserError, load_features
 
 log = logging.getLogger("analysis.interpret")
 
 
+# Flags of `analysis.attribution.ExplainSettings` fields: help (the default is appended).
+SETTINGS_HELP = {
+    "test_fraction": "held-out rows, explained",
+    "max_explain": "held-out rows explained per label",
+    "n_steps": "IG quadrature points",
+    "baseline": "IG baseline: 'zero' features (ReLU off; captum's default, as the paper) or the "
+    "training 'mean' (attributes deviations from an average sample)",
+    "c": "inverse L2 strength of the probe",
+}
 HELPS = {
-    "output_dir": "where to write interpretability.json and attribution.png (default: "
-    "<features>_interpretability next to the file)",
+    "output_dir": "where to write interpretability.json (default: <features>_interpretability)",
     "seed": "random_state of the split and the probe",
 }
 
@@ -46,26 +54,7 @@ def build_parser() -> cli.ArgumentParser:
         default=None,
         help="comma-separated label columns to explain (default: the first 8)",
     )
-    p.add_argument(
-        "--test_fraction", type=float, default=0.25, help="held-out rows, explained (default 0.25)"
-    )
-    p.add_argument(
-        "--max_explain",
-        type=int,
-        default=256,
-        help="held-out rows explained per label (default 256)",
-    )
-    p.add_argument("--n_steps", type=int, default=64, help="IG quadrature points (default 64)")
-    p.add_argument(
-        "--baseline",
-        choices=("zero", "mean"),
-        default="zero",
-        help="IG baseline: 'zero' features (ReLU off; captum's default, as the paper) or the "
-        "training 'mean' (attributes deviations from an average sample)",
-    )
-    p.add_argument(
-        "--c", type=float, default=1.0, help="inverse L2 strength of the probe (default 1.0)"
-    )
+    add_settings_flags(p, ExplainSettings, SETTINGS_HELP)
     p.add_argument("--no_figures", action="store_true", help="skip the PNG figure")
     return p
 
@@ -93,11 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         names,
         chosen,
         group_slices({g: fs.features[g].shape[1] for g in groups}),
+        ExplainSettings(**{k: getattr(args, k) for k in SETTINGS_HELP}),
         random_state=args.seed,
-        **{
-            k: getattr(args, k)
-            for k in ("test_fraction", "max_explain", "n_steps", "baseline", "c")
-        },
     )
     if not explained:
         raise UserError(f"{args.features}: no label column has two classes in the training rows")

@@ -23,12 +23,13 @@ import torch.nn as nn
 
 from analysis.attribution import (
     IGShares,
-    StandardizedLinear,
     grad_cam_maps,
     group_slices,
     integrated_gradients_shares,
+    predicted_index,
 )
 from analysis.records import CamSummary
+from evalkit import StandardizedLinear
 from unsup3d.api import BOTTLENECK_SIZE, GROUPS, FeatureSet, UserError, atomic_path, sha256_file
 
 log = logging.getLogger(__name__)
@@ -181,7 +182,8 @@ def probe_grad_cam(
     be unchanged afterwards.
 
     Args:
-        model: an `unsup3d.api.InverseRenderer`. head: a probe on the concatenated groups.
+        model: an `unsup3d.api.InverseRenderer`. head: a probe on the concatenated groups
+            (`evalkit.LinearProbe.torch_head`).
         images: (B, 3, S, S) in [0, 1], on the model's device.
     """
     model.eval().requires_grad_(False)
@@ -193,11 +195,13 @@ def probe_grad_cam(
 
     with torch.no_grad():
         z = features(images).double()  # (B, F)
-    predicted, pred_index = head.predict(z)
+    pred_index = predicted_index(head, z)
+    predicted = head.classes_[pred_index.cpu().numpy()]
+    binary = len(head.classes_) == 2
 
     def forward(x: torch.Tensor) -> torch.Tensor:
         s = head(features(x))
-        return torch.stack([-s, s], dim=1) if head.binary else s  # (B, C)
+        return torch.stack([-s, s], dim=1) if binary else s  # (B, C)
 
     layers = cam_layers(model, groups)
     maps = grad_cam_maps(
@@ -207,7 +211,7 @@ def probe_grad_cam(
         head,
         z,
         group_slices({g: model.zdim for g in groups}),
-        target=None if head.binary else pred_index,
+        target=None if binary else pred_index,
         n_steps=n_steps,
     )
     for k, v in model.state_dict().items():

@@ -19,7 +19,8 @@ A CLI builds the metrics record and calls ``write(folder, metrics, ...)``; a rea
 that writes the file again. Files only ever gain fields: a field added later gets a default, so
 older files still read; a reader ignores keys it does not know. An optional section (a field
 whose default is None) is left out of the file when it is None, as the CLIs always did.
-`cli_parser` gives every analysis CLI the kit's flags for a CLI that writes a results folder.
+`cli_parser` gives every analysis CLI the kit's flags for a CLI that writes a results folder,
+`add_settings_flags` the flags of a settings dataclass.
 
 This module is a leaf: the analysis library modules build these records, it imports none of them.
 """
@@ -30,7 +31,6 @@ import argparse
 import dataclasses
 import json
 import os
-import sys
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -198,16 +198,16 @@ def write(
         metrics: one of the metrics records (`DisentanglementMetrics`, ...).
         inputs: the files the results were computed from (recorded with their SHA-256).
         args: the parsed flags, recorded as ``options`` (less ``verbose`` and ``leave_out``).
-        argv: the CLI's arguments as given to its ``main`` (None: ``sys.argv[1:]``); the
-            recorded command is the script (from ``CLI``) followed by them.
+        argv: the CLI's arguments as given to its ``main``; recorded as
+            ``cli.command_line(<the script of CLI>, argv)`` (None: the command line that ran).
 
     Returns:
         The path written.
     """
     path = Path(folder) / metrics.FILE
     options = {k: v for k, v in vars(args).items() if k not in ("verbose", *leave_out)}
-    argv = [metrics.CLI.split()[0], *(sys.argv[1:] if argv is None else argv)]
-    cli.write_results(path, to_json(metrics), inputs=inputs, argv=argv, options=options)
+    command = cli.command_line(metrics.CLI.split()[0], argv)
+    cli.write_results(path, to_json(metrics), inputs=inputs, argv=command, options=options)
     return path
 
 
@@ -243,6 +243,24 @@ def read(metrics_type: type[M], folder: str | os.PathLike, flag: str = "--input"
         raise _error(metrics_type, path, _problem(exc)) from None
     record.path = path
     return record
+
+
+def add_settings_flags(
+    parser: argparse.ArgumentParser, settings: type, helps: Mapping[str, str]
+) -> None:
+    """One flag ``--<field>`` per field of a settings dataclass named in ``helps`` (field ->
+    help): its default and type from the dataclass (the one place they are defined), the
+    choices of a ``Literal`` field, the default appended to the help."""
+    defaults, types = settings(), typing.get_type_hints(settings)
+    for name, what in helps.items():
+        default = getattr(defaults, name)
+        parser.add_argument(
+            f"--{name}",
+            type=type(default),
+            default=default,
+            choices=typing.get_args(types[name]) or None,  # a Literal's values
+            help=f"{what} (default {default})",
+        )
 
 
 def cli_parser(

@@ -4,6 +4,9 @@
   in-distribution test split and on the ``ood`` split (light/view outside the training ranges).
 - `cluster_shift`: ward HAC (as many clusters as labels) scored by NMI and Hungarian accuracy on
   each split separately.
+
+The probe, ward HAC, NMI, Hungarian accuracy and majority class are the evaluation kit's
+(`evalkit`).
 - `group_ablation`: `probe_shift` for several group sets, e.g. depth+albedo (the paper's choice)
   versus all four groups: the paper argues that leaving light/view features out makes decisions
   robust to light/view changes.
@@ -33,6 +36,14 @@ from analysis.records import (
     ProbeShift,
     RobustnessMetrics,
 )
+from evalkit import (
+    contingency,
+    fit_linear_probe,
+    hungarian_accuracy,
+    majority_class,
+    nmi,
+    ward_clusters,
+)
 from unsup3d.api import FeatureSet, UserError
 
 
@@ -41,24 +52,6 @@ def _labels_1d(y: np.ndarray, name: str) -> np.ndarray:
     if y.ndim != 1:
         raise ValueError(f"{name} must be (N,) integer labels, got {y.shape}")
     return y
-
-
-def majority_class(y: np.ndarray) -> tuple[int | str, float]:
-    """The most frequent label of ``y`` (the smallest on ties) and its rate, the accuracy of
-    always predicting it on this split.
-
-    Args:
-        y: (N,) labels, N >= 1.
-
-    Returns:
-        (class, rate in [0, 1]); the class as a Python int (or str for string labels).
-    """
-    y = _labels_1d(y, "labels")
-    if y.size == 0:
-        raise ValueError("majority_class needs at least one label")
-    values, counts = np.unique(y, return_counts=True)
-    i = int(np.argmax(counts))
-    return values[i].item(), float(counts[i] / y.size)
 
 
 def probe_shift(
@@ -73,27 +66,24 @@ def probe_shift(
     c: float = 1.0,
     max_iter: int = 2000,
 ) -> ProbeShift:
-    """Logistic-regression probe (standardised on the training features) scored on both splits.
+    """The kit's linear probe (`evalkit.fit_linear_probe`: logistic regression standardised on
+    the training features) scored on both splits, and each split's majority-class chance.
 
     Args:
         train_x: (N, F) in-distribution training features; train_y: (N,) labels.
         test_x, test_y: in-distribution test split. ood_x, ood_y: the ``ood`` split.
         random_state: seeds the solver.
-        c: inverse L2 strength of `sklearn.linear_model.LogisticRegression`.
+        c: inverse L2 strength of the logistic regression.
 
     Returns:
         `ProbeShift`.
     """
-    from sklearn.linear_model import LogisticRegression
-
     train_y = _labels_1d(train_y, "train labels")
     test_y, ood_y = _labels_1d(test_y, "test labels"), _labels_1d(ood_y, "ood labels")
-    mu, sd = train_x.mean(axis=0), train_x.std(axis=0)
-    sd = np.where(sd > 0, sd, 1.0)
-    clf = LogisticRegression(C=c, max_iter=max_iter, random_state=as_random_state(random_state))
-    clf.fit((train_x - mu) / sd, train_y)
-    acc_in = float(np.mean(clf.predict((test_x - mu) / sd) == test_y))
-    acc_ood = float(np.mean(clf.predict((ood_x - mu) / sd) == ood_y))
+    probe = fit_linear_probe(
+        train_x, train_y, c=c, max_iter=max_iter, random_state=as_random_state(random_state)
+    )
+    acc_in, acc_ood = probe.accuracy(test_x, test_y), probe.accuracy(ood_x, ood_y)
     train_majority, _ = majority_class(train_y)
     chance = float(np.mean(test_y == train_majority))
     maj_in, chance_in = majority_class(test_y)
@@ -103,32 +93,15 @@ def probe_shift(
     )
 
 
-def hungarian_accuracy(labels: np.ndarray, clusters: np.ndarray) -> float:
-    """Accuracy of the best one-to-one matching of clusters to labels."""
-    from scipy.optimize import linear_sum_assignment
-
-    lab, lab_inv = np.unique(labels, return_inverse=True)
-    cl, cl_inv = np.unique(clusters, return_inverse=True)
-    table = np.zeros((len(cl), len(lab)), dtype=np.int64)
-    np.add.at(table, (cl_inv.reshape(-1), lab_inv.reshape(-1)), 1)
-    rows, cols = linear_sum_assignment(-table)
-    return float(table[rows, cols].sum() / len(labels))
-
-
 def cluster_scores(x: np.ndarray, y: np.ndarray) -> ClusterScores:
-    """Ward HAC with as many clusters as labels; NMI (arithmetic) and Hungarian accuracy."""
-    from sklearn.cluster import AgglomerativeClustering
-    from sklearn.metrics import normalized_mutual_info_score
-
+    """Ward HAC (`evalkit.ward_clusters`) with as many clusters as labels; NMI (arithmetic) and
+    Hungarian accuracy of the partition (`evalkit`)."""
     y = _labels_1d(y, "labels")
     k = len(np.unique(y))
     if k < 2:
         raise ValueError("clustering needs at least two distinct labels")
-    pred = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(x)
-    return ClusterScores(
-        nmi=float(normalized_mutual_info_score(y, pred)),
-        hungarian_accuracy=hungarian_accuracy(y, pred),
-    )
+    table = contingency(y, ward_clusters(np.asarray(x, dtype=np.float64), k))
+    return ClusterScores(nmi=nmi(table), hungarian_accuracy=hungarian_accuracy(table))
 
 
 def cluster_shift(

@@ -27,10 +27,7 @@ from unsup3d.api import UserError, load_features
 log = logging.getLogger("analysis.robustness")
 
 
-HELPS = {
-    "output_dir": "where to write robustness.json and PNGs",
-    "seed": "random_state of the probe",
-}
+HELPS = {"output_dir": "where to write robustness.json and PNGs", "seed": "the probe's seed"}
 
 
 def build_parser() -> cli.ArgumentParser:

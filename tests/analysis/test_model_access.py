@@ -7,8 +7,9 @@ import pytest
 import torch
 import torch.nn as nn
 
-from analysis.attribution import fit_probe_head, grad_cam_maps
+from analysis.attribution import grad_cam_maps
 from analysis.model_access import cam_layers, cam_summary, probe_grad_cam, split_images
+from evalkit import fit_linear_probe
 from unsup3d.api import load_model
 from unsup3d.model import InverseRenderer, ModelSettings
 
@@ -50,7 +51,7 @@ def test_probe_grad_cam_explains_the_predicted_class_and_leaves_the_model(tiny_r
     assert images.shape == (3, 3, 16, 16) and len(ids) == 3
     rs = np.random.RandomState(0)
     x, y = rs.standard_normal((40, 512)), np.repeat([3, 7], 20)
-    head = fit_probe_head(x, y, random_state=0)
+    head = fit_linear_probe(x, y, random_state=0).torch_head()
     r = probe_grad_cam(model, head, images, ["depth", "albedo"], n_steps=8)
     assert set(r.maps) == {"depth", "albedo"} and r.maps["depth"].shape == (3, 16, 16)
     assert set(r.predicted) <= {3, 7} and len(r.predicted) == 3

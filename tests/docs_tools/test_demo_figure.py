@@ -7,6 +7,7 @@ import argparse
 import importlib.util
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -219,3 +220,12 @@ def test_the_title_says_what_the_inputs_are_unless_given(demo_figure, results, t
     assert demo_figure.demo_figure(r).get_suptitle() == r.title()
     assert demo_figure.demo_figure(r, "my run").get_suptitle() == "my run"
     matplotlib.pyplot.close("all")
+
+
+def test_the_documented_command_runs_as_a_script(tmp_path):
+    # `python docs/tools/demo_figure.py ...` from anywhere: the packages come from the install.
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--help"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--disentangle" in done.stdout and "--title" in done.stdout
