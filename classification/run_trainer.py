@@ -264,14 +264,7 @@ def _protocol_config(args: argparse.Namespace, inputs: ProbeInputs) -> ProtocolC
         hidden=args.hidden if args.head == "mlp" else 0,
         standardize=args.standardize or ("none" if baseline else "scale"),
         freeze_norm_stats=args.freeze_norm_stats,
-        train=TrainConfig(
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            encoder_lr=encoder_lr,
-            weight_decay=args.weight_decay,
-            hflip=args.hflip,
-        ),
+        train=cli.from_flags(TrainConfig, args, encoder_lr=encoder_lr),
     )
 
 

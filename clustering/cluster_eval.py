@@ -15,7 +15,6 @@ metrics are documented in clustering/README.md.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import shlex
 from collections.abc import Sequence
@@ -187,16 +186,6 @@ def _output_path(args: argparse.Namespace) -> tuple[Path, str]:
     return folder / f"{src.stem}_cluster_{args.method}.json", "--output_dir"
 
 
-def _protocol_options(args: argparse.Namespace) -> ProtocolOptions:
-    """`ProtocolOptions` from the flags of the same names (``--max_memory_gb`` in bytes)."""
-    names = {f.name for f in dataclasses.fields(ProtocolOptions)} - {"max_memory_bytes"}
-    max_gb = args.max_memory_gb
-    return ProtocolOptions(
-        **{name: getattr(args, name) for name in names},
-        max_memory_bytes=None if max_gb is None else int(max_gb * 1e9),
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cli.setup_logging(args.verbose)
@@ -237,7 +226,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.method,
     )
 
-    result = run_protocol(x, labels, names, _protocol_options(args), source)
+    max_bytes = None if args.max_memory_gb is None else int(args.max_memory_gb * 1e9)
+    options = cli.from_flags(ProtocolOptions, args, max_memory_bytes=max_bytes)
+    result = run_protocol(x, labels, names, options, source)
     result = {"unit": unit, "n_samples": n_samples, "groups": groups, **result}
     print(format_table(result))
     cli.write_results(

@@ -5,8 +5,9 @@ One definition of each shared flag (`SHARED_FLAGS`), handed to a CLI as an argpa
 accepts the hyphenated spelling of every underscore flag (``--eval-features`` for
 ``--eval_features``), so ``--help`` shows one spelling and no command a user typed breaks; one
 output check (`prepare_output_dir`, `check_output_file`); one results writer (`write_results`)
-and the command line it records (`command_line`); and the ``main`` wrapper (`cli_main`, `run`)
-that prints a `UserError` as one line.
+and the command line it records (`command_line`); a settings dataclass from the flags of the
+same names (`from_flags`); and the ``main`` wrapper (`cli_main`, `run`) that prints a
+`UserError` as one line.
 
 A CLI is written as::
 
@@ -31,6 +32,7 @@ A CLI is written as::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -49,6 +51,7 @@ __all__ = [
     "cli_main",
     "command_line",
     "device",
+    "from_flags",
     "prepare_output_dir",
     "run",
     "setup_logging",
@@ -208,6 +211,21 @@ def command_line(prog: str, argv: Sequence[str] | None = None) -> list[str]:
         ``[prog, *argv]``.
     """
     return list(sys.argv) if argv is None else [prog, *map(str, argv)]
+
+
+def from_flags(cls: type, args: argparse.Namespace, **resolved: Any) -> Any:
+    """A settings dataclass whose fields are the parsed flags of the same names.
+
+    Args:
+        cls: the dataclass (e.g. a protocol's options).
+        args: the parsed flags; each field of ``cls`` not in ``resolved`` must be one.
+        resolved: fields whose value the CLI computes (a unit conversion, a derived default).
+
+    Returns:
+        ``cls(**{field: args.<field>}, **resolved)``.
+    """
+    names = {f.name for f in dataclasses.fields(cls)} - set(resolved)
+    return cls(**{name: getattr(args, name) for name in names}, **resolved)
 
 
 def device(gpu: int | None):

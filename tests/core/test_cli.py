@@ -113,6 +113,21 @@ def test_command_line_is_sys_argv_for_the_script_else_prog_and_argv(monkeypatch)
     assert cli.command_line("x/y.py", []) == ["x/y.py"]
 
 
+def test_from_flags_fills_a_dataclass_from_the_flags_of_the_same_names():
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Options:
+        runs: int
+        seed: int = 0
+        limit_bytes: int | None = None
+
+    args = argparse.Namespace(runs=3, seed=7, limit_gb=2.0, verbose=True)
+    assert cli.from_flags(Options, args, limit_bytes=2 * 10**9) == Options(3, 7, 2 * 10**9)
+    with pytest.raises(AttributeError, match="limit_bytes"):
+        cli.from_flags(Options, args)
+
+
 def test_cli_main_prints_a_user_error_as_one_line(capsys):
     def main(argv):
         raise UserError("f.npz: broken; fix it")
