@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out_dir = cli.prepare_output_dir(
         args.output_dir or features.with_name(features.stem + "_disentanglement"), args.overwrite
     )
-    settings = D.Settings(**{k: getattr(args, k) for k in SETTINGS_HELP})
+    settings = cli.from_flags(D.Settings, args)
     metrics = D.disentanglement(
         fs, groups, chosen, settings, seed=args.seed, prefixes=prefixes, source=args.features
     )

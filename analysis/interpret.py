@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         names,
         chosen,
         group_slices({g: fs.features[g].shape[1] for g in groups}),
-        ExplainSettings(**{k: getattr(args, k) for k in SETTINGS_HELP}),
+        cli.from_flags(ExplainSettings, args),
         random_state=args.seed,
     )
     if not explained:

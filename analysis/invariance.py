@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UserError(f"--num_images {args.num_images}: need >= 2 (the spread), e.g. 64")
     if args.batch_size < 1:
         raise UserError(f"--batch_size {args.batch_size}: must be >= 1, e.g. 32")
-    ranges = PerturbationRanges(**{k: getattr(args, k) for k in RANGE_HELP})
+    ranges = cli.from_flags(PerturbationRanges, args)
     settings = perturbation_settings(ranges)
     device = cli.device(args.gpu)
     out_dir = cli.prepare_output_dir(
