@@ -18,12 +18,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
 from torch import nn
+
+from analysis.records import IGSummary, LabelAttribution
+from evalkit import StandardizedLinear, fit_linear_probe
+
+log = logging.getLogger(__name__)
 
 
 def group_slices(widths: Mapping[str, int]) -> dict[str, slice]:
@@ -78,14 +85,15 @@ class IGShares:
     delta: np.ndarray
     output_difference: np.ndarray
 
-    def as_dict(self) -> dict:
-        return {
-            "shares": self.shares,
-            "pooled_shares": self.pooled_shares,
-            "max_abs_delta": float(np.max(np.abs(self.delta))),
-            "mean_abs_output_difference": float(np.mean(np.abs(self.output_difference))),
-            "num_samples": int(self.per_sample.shape[0]),
-        }
+    def summary(self) -> IGSummary:
+        """The numbers of the JSON record: shares, pooled shares, largest completeness error."""
+        return IGSummary(
+            shares=self.shares,
+            pooled_shares=self.pooled_shares,
+            max_abs_delta=float(np.max(np.abs(self.delta))),
+            mean_abs_output_difference=float(np.mean(np.abs(self.output_difference))),
+            num_samples=int(self.per_sample.shape[0]),
+        )
 
 
 def _select(output: torch.Tensor, target: int | torch.Tensor | None) -> torch.Tensor:
@@ -226,40 +234,71 @@ def grad_cam_maps(
     return out
 
 
-class StandardizedLinear(nn.Module):
-    """``Linear((x - mean) / std)``: a probe on raw features whose weights came from a model
-    fitted on standardised features (so IG baselines stay in raw feature space)."""
-
-    def __init__(self, mean: np.ndarray, std: np.ndarray, weight: np.ndarray, bias: np.ndarray):
-        super().__init__()
-        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float64))
-        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float64))
-        self.linear = nn.Linear(weight.shape[1], weight.shape[0]).double()
-        with torch.no_grad():
-            self.linear.weight.copy_(torch.as_tensor(weight, dtype=torch.float64))
-            self.linear.bias.copy_(torch.as_tensor(bias, dtype=torch.float64))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.linear((x.double() - self.mean) / self.std)  # (B, C)
-        return out[:, 0] if out.shape[1] == 1 else out
+@torch.no_grad()
+def predicted_index(head: StandardizedLinear, x: torch.Tensor) -> torch.Tensor:
+    """(B,) the output column a probe head predicts per row of x (B, F): the argmax of its class
+    logits, or, for a binary head's single logit, 1 where it is positive."""
+    logits = head(x)
+    return (logits > 0).long() if logits.ndim == 1 else logits.argmax(1)
 
 
-def fit_probe_head(
-    features: np.ndarray, labels: np.ndarray, *, random_state: int, c: float = 1.0
-) -> StandardizedLinear:
-    """Fit an L2 logistic-regression probe (scikit-learn, standardised features) and return it
-    as a frozen torch head on raw features: (B, F) -> (B,) logit of the positive class for
-    binary labels, (B, C) class logits otherwise.
+@dataclass(frozen=True)
+class ExplainSettings:
+    """How `explain_labels` fits and explains the probes (``interpret.py``'s flags)."""
+
+    # IG baseline: zero features (ReLU off) or the training mean
+    baseline: Literal["zero", "mean"] = "zero"
+    # IG quadrature points
+    n_steps: int = 64
+    # fraction of the rows held out (and explained)
+    test_fraction: float = 0.25
+    # held-out rows explained per label
+    max_explain: int = 256
+    # inverse L2 strength of the probe
+    c: float = 1.0
+
+
+def explain_labels(
+    x: np.ndarray,
+    labels: np.ndarray,
+    names: Sequence[str],
+    chosen: Sequence[str],
+    slices: Mapping[str, slice],
+    settings: ExplainSettings,
+    *,
+    random_state: int,
+) -> dict[str, LabelAttribution]:
+    """IG shares of a probe per label (``interpret.py``): the kit's linear probe
+    (`evalkit.fit_linear_probe`) on a random ``1 - test_fraction`` of the rows, its held-out
+    accuracy, and `integrated_gradients_shares` of its torch head's logit (binary: the positive
+    class; multi-class: each row's predicted class) on the first ``max_explain`` held-out rows.
+
+    Args:
+        x: (N, F) concatenated features (groups at ``slices``). labels: (N, A), columns ``names``.
+        chosen: the labels to explain; one with a single class in the training rows is skipped.
+        settings: split, probe and IG settings. random_state: the row split and the solver.
+
+    Returns:
+        label -> `LabelAttribution`.
     """
-    from sklearn.linear_model import LogisticRegression
-
-    x = np.asarray(features, dtype=np.float64)
-    mean, std = x.mean(axis=0), x.std(axis=0)
-    std = np.where(std > 0, std, 1.0)
-    clf = LogisticRegression(C=c, max_iter=2000, random_state=random_state)
-    clf.fit((x - mean) / std, labels)
-    head = StandardizedLinear(mean, std, clf.coef_, clf.intercept_)
-    head.classes_ = clf.classes_  # type: ignore[attr-defined]
-    for p in head.parameters():
-        p.requires_grad_(False)
-    return head.eval()
+    s = settings
+    perm = np.random.RandomState(random_state).permutation(len(x))
+    n_test = max(1, int(round(s.test_fraction * len(x))))
+    te, tr = perm[:n_test], perm[n_test:]
+    explain = te[: s.max_explain]
+    base = torch.as_tensor(x[tr].mean(axis=0)) if s.baseline == "mean" else 0.0
+    out = {}
+    for name in chosen:
+        y = labels[:, list(names).index(name)]
+        if len(np.unique(y[tr])) < 2:
+            log.info("label %s has one class in the training rows: skipped", name)
+            continue
+        probe = fit_linear_probe(x[tr], y[tr], c=s.c, random_state=random_state)
+        head, rows = probe.torch_head(), torch.as_tensor(x[explain])
+        target = None if len(probe.classes) == 2 else predicted_index(head, rows)
+        ig = integrated_gradients_shares(
+            head, rows, slices, target=target, baseline=base, n_steps=s.n_steps
+        )
+        accuracy = probe.accuracy(x[te], y[te])
+        out[name] = LabelAttribution(**vars(ig.summary()), probe_test_accuracy=accuracy)
+    return out

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.metrics import RandomStateLike, as_random_state
+from analysis.records import CorrelationResults, PairCorrelation
 
 
 def _standardize(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -144,46 +145,38 @@ def heldout_canonical_correlations(
     return np.nan_to_num(matched_pearson(pa, pb), nan=0.0)
 
 
-@dataclass
-class PairCorrelation:
-    """All correlation measures for one pair of feature groups (definitions: module docstring)."""
-
-    matched_abs_r: float
-    matched_dims_used: int
-    cross_abs_r: float
-    norm_r: float
-    cca_mean: float
-    cca_first: float
-    cca_in_sample: float
-
-    def as_dict(self) -> dict[str, float | int]:
-        return dict(self.__dict__)
-
-
 PAIR_MEASURES = ("matched_abs_r", "cross_abs_r", "norm_r", "cca_mean")
 
 
+@dataclass(frozen=True)
+class HeldOutCCA:
+    """How ``cca_mean`` is estimated (module docstring).
+
+    Attributes:
+        components: k, the number of leading canonical correlations averaged.
+        test_fraction: fraction of rows held out for the estimate.
+        reg: CCA ridge, relative to the mean eigenvalue of each group's covariance.
+    """
+
+    components: int = 10
+    test_fraction: float = 0.25
+    reg: float = 0.1
+
+
 def pair_correlation(
-    a: np.ndarray,
-    b: np.ndarray,
-    *,
-    random_state: RandomStateLike,
-    cca_components: int = 10,
-    test_fraction: float = 0.25,
-    reg: float = 0.1,
+    a: np.ndarray, b: np.ndarray, *, random_state: RandomStateLike, cca: HeldOutCCA | None = None
 ) -> PairCorrelation:
     """Every correlation measure between two feature groups (module docstring).
 
     Args:
         a: (N, D_A). b: (N, D_B).
         random_state: the held-out split for the CCA.
-        cca_components: k, the number of leading canonical correlations averaged.
-        test_fraction: fraction of rows held out for the CCA estimate.
-        reg: CCA ridge, relative to the mean eigenvalue of each group's covariance.
+        cca: the held-out CCA's settings (default `HeldOutCCA()`).
 
     Returns:
         `PairCorrelation`.
     """
+    cca = cca or HeldOutCCA()
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape[0] != b.shape[0]:
         raise ValueError(f"groups have {a.shape[0]} and {b.shape[0]} rows")
@@ -198,12 +191,12 @@ def pair_correlation(
     norm_r = _pearson_1d(np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1))
     rs = as_random_state(random_state)
     perm = rs.permutation(a.shape[0])
-    n_test = int(round(test_fraction * a.shape[0]))
+    n_test = int(round(cca.test_fraction * a.shape[0]))
     if n_test < 3 or a.shape[0] - n_test < 3:
         raise ValueError(f"too few rows ({a.shape[0]}) for a held-out CCA estimate")
     te, tr = perm[:n_test], perm[n_test:]
-    fit = fit_cca(a[tr], b[tr], reg=reg)
-    k = max(1, min(cca_components, len(fit.correlations)))
+    fit = fit_cca(a[tr], b[tr], reg=cca.reg)
+    k = max(1, min(cca.components, len(fit.correlations)))
     held = heldout_canonical_correlations(fit, a[te], b[te], k)
     return PairCorrelation(
         matched_abs_r=matched,
@@ -232,28 +225,24 @@ class GroupCorrelation:
     mean: dict[str, float]
     matrices: dict[str, np.ndarray]
 
-    def as_dict(self) -> dict:
-        return {
-            "groups": self.groups,
-            "pairs": {k: v.as_dict() for k, v in self.pairs.items()},
-            "mean": self.mean,
-            "matrices": {k: v.tolist() for k, v in self.matrices.items()},
-        }
+    def record(self) -> CorrelationResults:
+        """The JSON record (``metrics.correlation`` of ``disentanglement.json``)."""
+        matrices = {k: v.tolist() for k, v in self.matrices.items()}
+        return CorrelationResults(self.groups, self.pairs, self.mean, matrices)
 
 
 def group_correlation(
     features: Mapping[str, np.ndarray],
     *,
     random_state: RandomStateLike,
-    cca_components: int = 10,
-    test_fraction: float = 0.25,
-    reg: float = 0.1,
+    cca: HeldOutCCA | None = None,
 ) -> GroupCorrelation:
     """`pair_correlation` for every pair of groups, and the means over pairs (paper: 6 pairs).
 
     Args:
         features: group name -> (N, D_g), at least two groups.
         random_state: one stream shared by the pairs, consumed in pair order.
+        cca: the held-out CCA's settings (default `HeldOutCCA()`).
 
     Returns:
         `GroupCorrelation`.
@@ -266,14 +255,7 @@ def group_correlation(
     g = len(names)
     mats = {m: np.eye(g) for m in PAIR_MEASURES}
     for (i, a), (j, b) in itertools.combinations(enumerate(names), 2):
-        pc = pair_correlation(
-            features[a],
-            features[b],
-            random_state=rs,
-            cca_components=cca_components,
-            test_fraction=test_fraction,
-            reg=reg,
-        )
+        pc = pair_correlation(features[a], features[b], random_state=rs, cca=cca)
         pairs[f"{a}|{b}"] = pc
         for m in PAIR_MEASURES:
             v = getattr(pc, m)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.metrics import RandomStateLike, as_random_state
+from analysis.records import FactorPredictionResults
 
 PHYSICAL_GROUPS: tuple[str, ...] = ("depth", "albedo", "light", "view")
 OTHER_GROUP = "other"
@@ -135,20 +136,21 @@ class FactorPrediction:
     diagonal_gap: float
     per_group_gap: dict[str, float]
 
-    def as_dict(self) -> dict:
-        return {
-            "feature_groups": self.feature_groups,
-            "factor_groups": {
+    def record(self) -> FactorPredictionResults:
+        """The JSON record (``metrics.factor_prediction`` of ``disentanglement.json``)."""
+        return FactorPredictionResults(
+            feature_groups=self.feature_groups,
+            factor_groups={
                 g: [self.factor_names[i] for i in idx] for g, idx in self.factor_groups.items()
             },
-            "matrix": self.matrix.tolist(),
-            "per_factor": {
+            matrix=self.matrix.tolist(),
+            per_factor={
                 g: dict(zip(self.factor_names, row.tolist(), strict=True))
                 for g, row in zip(self.feature_groups, self.per_factor, strict=True)
             },
-            "diagonal_gap": self.diagonal_gap,
-            "per_group_gap": self.per_group_gap,
-        }
+            diagonal_gap=self.diagonal_gap,
+            per_group_gap=self.per_group_gap,
+        )
 
 
 def factor_prediction_matrix(

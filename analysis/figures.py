@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from unsup3d.utils import atomic_path
+from analysis.records import DisentanglementMetrics, InvarianceMetrics, RobustnessMetrics
+from unsup3d.api import atomic_path
 
 
 def pyplot():
@@ -395,3 +396,85 @@ def invariance_fig(invariance: Mapping[str, Mapping[str, float]], change: str = 
     ax.set_title(f"Feature movement after re-rendering with a new {change}", fontsize=10)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1))
     return fig
+
+
+# --------------------------------------------------------------------------------------------
+# The PNGs each CLI writes, drawn from its results record
+
+
+def disentanglement_figures(
+    metrics: DisentanglementMetrics, out_dir: Path, cca_components: int
+) -> list[str]:
+    """``correlation.png`` and ``factor_prediction.png`` of ``disentangle.py`` (when computed)."""
+    written = []
+    corr, gp = metrics.correlation, metrics.factor_prediction
+    if corr is not None:
+        titles = {
+            "matched_abs_r": "paper PCC: mean |r|, matched units",
+            "cross_abs_r": "mean |r|, all unit pairs",
+            "cca_mean": f"mean top-{cca_components} CCA (held out)",
+        }
+        mats = {k: np.asarray(corr.matrices[k]) for k in titles}
+        written.append(
+            correlation_heatmaps(mats, metrics.groups, out_dir / "correlation.png", titles)
+        )
+    if gp is not None:
+        names = list(next(iter(gp.per_factor.values())))
+        per_factor = np.array([[row[n] for n in names] for row in gp.per_factor.values()])
+        written.append(
+            factor_prediction_figure(
+                np.asarray(gp.matrix),
+                gp.feature_groups,
+                list(gp.factor_groups),
+                out_dir / "factor_prediction.png",
+                per_factor=per_factor,
+                factor_names=names,
+            )
+        )
+    return [str(p) for p in written]
+
+
+def robustness_figures(metrics: RobustnessMetrics, out_dir: Path) -> list[str]:
+    """``ablation.png`` and ``invariance.png`` of ``robustness.py`` (when computed)."""
+    written = []
+    if metrics.probe:
+        probe = {k: vars(v) for k, v in metrics.probe.items()}
+        written.append(ablation_bars(probe, out_dir / "ablation.png", label=metrics.label))
+    if metrics.invariance:
+        inv = metrics.invariance
+        groups = {g: vars(v) for g, v in inv.groups.items()}
+        written.append(invariance_bars(groups, out_dir / "invariance.png", inv.change))
+    return [str(p) for p in written]
+
+
+def invariance_figures(
+    metrics: InvarianceMetrics, images: np.ndarray, renders: Mapping[str, np.ndarray], out_dir: Path
+) -> list[str]:
+    """``invariance_<kind>.png`` per perturbed kind and ``renders.png`` of ``invariance.py``."""
+    written = [
+        invariance_bars({g: vars(r) for g, r in rows.items()}, out_dir / f"invariance_{k}.png", k)
+        for k, rows in metrics.invariance.items()
+    ]
+    written.append(renders_figure(images, renders, out_dir / "renders.png"))
+    return [str(p) for p in written]
+
+
+def renders_figure(images: np.ndarray, renders: Mapping[str, np.ndarray], path: Path) -> Path:
+    """Up to 8 rows: the input, its reference re-render and each perturbed re-render.
+
+    Args:
+        images: (N, 3, S, S) inputs in [0, 1]; renders: name -> (N, 3, S, S) re-renders.
+    """
+    plt = pyplot()
+    cols = {"input": images, **renders}
+    n = min(8, len(images))
+    fig, axes = plt.subplots(
+        n, len(cols), figsize=(1.6 * len(cols), 1.6 * n), squeeze=False, layout="constrained"
+    )
+    for j, (name, arr) in enumerate(cols.items()):
+        axes[0][j].set_title(name, fontsize=9)
+        for i in range(n):
+            axes[i][j].imshow(np.clip(arr[i].transpose(1, 2, 0), 0, 1))  # (S, S, 3)
+            axes[i][j].set_xticks([])
+            axes[i][j].set_yticks([])
+    return save_png(fig, path, dpi=100, bbox_inches=None)

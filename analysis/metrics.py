@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import evalkit
+
 log = logging.getLogger(__name__)
 
 RandomStateLike = int | np.random.RandomState
@@ -149,15 +151,10 @@ def discrete_mutual_info(codes: np.ndarray, factors: np.ndarray) -> np.ndarray:
 
 
 def discrete_entropy(factors: np.ndarray) -> np.ndarray:
-    """Entropy (nats) of each discrete factor column: (N, K) -> (K,)."""
+    """Entropy (nats, `evalkit.entropy`) of each discrete factor column: (N, K) -> (K,)."""
     factors = np.asarray(factors)
-    out = np.zeros(factors.shape[1], dtype=np.float64)
-    for j in range(factors.shape[1]):
-        f, nf = _relabel(factors[:, j])
-        p = np.bincount(f, minlength=nf) / len(f)
-        p = p[p > 0]
-        out[j] = float(-np.sum(p * np.log(p)))
-    return out
+    columns = (np.unique(factors[:, j], return_counts=True)[1] for j in range(factors.shape[1]))
+    return np.array([evalkit.entropy(counts) for counts in columns], dtype=np.float64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -231,10 +228,8 @@ class DCIResult:
 
 
 def _entropy_rows(p: np.ndarray, base: int) -> np.ndarray:
-    # scipy.stats.entropy on each row after the same +1e-11 smoothing disentanglement_lib uses.
-    p = p + 1e-11
-    p = p / p.sum(axis=1, keepdims=True)
-    return -np.sum(p * np.log(p), axis=1) / np.log(base)
+    # scipy.stats.entropy of each row after the same +1e-11 smoothing disentanglement_lib uses.
+    return np.array([evalkit.entropy(row, base) for row in p + 1e-11], dtype=np.float64)
 
 
 def dci_scores(importance: np.ndarray) -> tuple[float, float]:
@@ -516,17 +511,40 @@ def _vote_accuracy(votes: np.ndarray, classifier: np.ndarray) -> float:
     return float(votes[classifier, np.arange(votes.shape[1])].sum() / total) if total else 0.0
 
 
-def _factor_vae_from_votes(
-    train_votes: np.ndarray, eval_votes: np.ndarray, num_active: int
+def _factor_vae_votes(
+    batch_codes: Callable[[int], np.ndarray],
+    num_factors: int,
+    global_var: np.ndarray,
+    active: np.ndarray,
+    rs: np.random.RandomState,
+    num_train: int,
+    num_eval: int,
 ) -> FactorVAEResult:
+    """The FactorVAE votes and score shared by both estimators.
+
+    Each vote draws a factor k from ``rs``, then ``batch_codes(k)`` (codes (B, D) of a batch
+    with factor k fixed, drawing from the same ``rs``) and votes (k, the active dimension with the
+    smallest local/global variance ratio); ``num_train`` training votes, then ``num_eval``
+    evaluation votes. The majority-vote classifier maps each dimension to a factor.
+    """
+
+    def votes(num_points: int) -> np.ndarray:
+        out = np.zeros((num_factors, global_var.shape[0]), dtype=np.int64)
+        for _ in range(num_points):
+            k = rs.randint(num_factors)
+            local_var = np.var(np.asarray(batch_codes(k), dtype=np.float64), axis=0, ddof=1)
+            out[k, active[np.argmin(local_var[active] / global_var[active])]] += 1
+        return out
+
+    train_votes = votes(num_train)
+    eval_votes = votes(num_eval)
     classifier = np.argmax(train_votes, axis=0)  # (D,) factor predicted for each dimension
-    k = train_votes.shape[0]
     eval_acc = _vote_accuracy(eval_votes, classifier)
     return FactorVAEResult(
         train_accuracy=_vote_accuracy(train_votes, classifier),
         eval_accuracy=eval_acc,
-        eval_accuracy_above_chance=(eval_acc - 1.0 / k) / (1.0 - 1.0 / k),
-        num_active_dims=num_active,
+        eval_accuracy_above_chance=(eval_acc - 1.0 / num_factors) / (1.0 - 1.0 / num_factors),
+        num_active_dims=len(active),
         train_votes=train_votes,
         eval_votes=eval_votes,
     )
@@ -580,20 +598,12 @@ def factor_vae_score(
     global_var = np.var(codes, axis=0, ddof=1)
     active = _active(global_var, prune_threshold)
 
-    def votes(num_points: int) -> np.ndarray:
-        out = np.zeros((num_factors, global_var.shape[0]), dtype=np.int64)
-        for _ in range(num_points):
-            k = rs.randint(num_factors)
-            factors = sample_factors(batch_size, rs)
-            factors[:, k] = factors[0, k]
-            z = np.asarray(represent(factors, rs), dtype=np.float64)
-            local_var = np.var(z, axis=0, ddof=1)
-            out[k, active[np.argmin(local_var[active] / global_var[active])]] += 1
-        return out
+    def batch_codes(k: int) -> np.ndarray:
+        factors = sample_factors(batch_size, rs)
+        factors[:, k] = factors[0, k]
+        return represent(factors, rs)
 
-    train_votes = votes(num_train)
-    eval_votes = votes(num_eval)
-    return _factor_vae_from_votes(train_votes, eval_votes, len(active))
+    return _factor_vae_votes(batch_codes, num_factors, global_var, active, rs, num_train, num_eval)
 
 
 def factor_vae_score_from_arrays(
@@ -644,17 +654,9 @@ def factor_vae_score_from_arrays(
     if any(len(a) == 0 for a in anchors):
         raise ValueError("a factor has no value shared by two rows; discretise it more coarsely")
 
-    def votes(num_points: int) -> np.ndarray:
-        out = np.zeros((num_factors, codes.shape[1]), dtype=np.int64)
-        for _ in range(num_points):
-            k = rs.randint(num_factors)
-            anchor = anchors[k][rs.randint(len(anchors[k]))]
-            rows = members[k][labels[k][anchor]]
-            batch = codes[rows[rs.randint(len(rows), size=batch_size)]]
-            local_var = np.var(batch, axis=0, ddof=1)
-            out[k, active[np.argmin(local_var[active] / global_var[active])]] += 1
-        return out
+    def batch_codes(k: int) -> np.ndarray:
+        anchor = anchors[k][rs.randint(len(anchors[k]))]
+        rows = members[k][labels[k][anchor]]
+        return codes[rows[rs.randint(len(rows), size=batch_size)]]
 
-    train_votes = votes(num_train)
-    eval_votes = votes(num_eval)
-    return _factor_vae_from_votes(train_votes, eval_votes, len(active))
+    return _factor_vae_votes(batch_codes, num_factors, global_var, active, rs, num_train, num_eval)

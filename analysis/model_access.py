@@ -1,5 +1,6 @@
 """What the model-level analyses (``gradcam.py``, ``invariance.py``) share: test images from a
-checkpoint's dataset and the Grad-CAM target layer of each encoder.
+checkpoint's dataset, the Grad-CAM target layer of each encoder, and Grad-CAM of a probe through
+the whole image -> encoders -> probe pipeline (`probe_grad_cam`).
 
 Target layer (ARCHITECTURE.md §3; reference_behaviour.md §7.3): the release's ``test_trainer.py``
 took Grad-CAM on the depth/albedo down path's conv at index -4, the stride-2 conv from 8 x 8 to
@@ -16,11 +17,20 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn as nn
 
-from unsup3d.errors import UserError
-from unsup3d.networks import BOTTLENECK_SIZE
+from analysis.attribution import (
+    IGShares,
+    grad_cam_maps,
+    group_slices,
+    integrated_gradients_shares,
+    predicted_index,
+)
+from analysis.records import CamSummary
+from evalkit import StandardizedLinear
+from unsup3d.api import BOTTLENECK_SIZE, GROUPS, FeatureSet, UserError, atomic_path, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -105,3 +115,137 @@ def split_images(cfg, split: str, num_images: int, device: torch.device):
     images = torch.stack([torch.as_tensor(it["image"], dtype=torch.float32) for it in items])
     ids = [str(it.get("image_id", i)) for i, it in enumerate(items)]
     return images.to(device), ids
+
+
+def encoder_groups(fs: FeatureSet, spec: str, source: str) -> list[str]:
+    """``--groups`` resolved in the feature file; each must be an encoder of the model."""
+    groups = fs.resolve_groups(spec, source)
+    unknown = [g for g in groups if g not in GROUPS]
+    if unknown:
+        raise UserError(
+            f"--groups: {unknown} are not encoders of the model; use depth,albedo,light,view"
+        )
+    return groups
+
+
+def check_feature_file(
+    fs: FeatureSet, source: str, checkpoint: str, model: nn.Module, groups: Sequence[str]
+) -> None:
+    """The feature file must come from ``checkpoint`` and hold the model's encoders' features.
+
+    Raises:
+        UserError: the file names another checkpoint, or a group's width is not the model's.
+    """
+    feat_sha = fs.meta.get("checkpoint_sha256")
+    if feat_sha is not None and feat_sha != sha256_file(checkpoint):
+        raise UserError(
+            f"{source}: extracted from another checkpoint ({fs.meta.get('checkpoint')}); "
+            f"re-extract: python run.py extract --checkpoint {checkpoint} --split train"
+        )
+    for g in groups:
+        if fs.features[g].shape[1] != model.zdim:
+            raise UserError(
+                f"{source}: group {g} is {fs.features[g].shape[1]}-d, the model's "
+                f"{model.zdim}-d; extract the features from this checkpoint"
+            )
+
+
+@dataclass
+class ProbeGradCam:
+    """Grad-CAM and IG of a probe's predicted class on a batch of images.
+
+    Attributes:
+        maps: group -> (B, S, S) Grad-CAM at the group's `CamLayer`, upsampled to the image.
+        ig: IG shares of the same logit on the images' features.
+        predicted: the probe's predicted class per image.
+        layers: group -> its target `CamLayer`.
+    """
+
+    maps: dict[str, np.ndarray]
+    ig: IGShares
+    predicted: list[int | str]
+    layers: dict[str, CamLayer]
+
+
+def probe_grad_cam(
+    model: nn.Module,
+    head: StandardizedLinear,
+    images: torch.Tensor,
+    groups: Sequence[str],
+    n_steps: int = 64,
+) -> ProbeGradCam:
+    """Grad-CAM per encoder of the probe's predicted-class logit (``gradcam.py``).
+
+    The pipeline image -> ``model.get_features(images, groups)`` -> concatenation -> ``head``
+    is differentiated; a binary head's logit z is presented as (-z, z), so a "no" prediction is
+    explained too. The model is frozen (``requires_grad_(False)``, ``eval()``) and checked to
+    be unchanged afterwards.
+
+    Args:
+        model: an `unsup3d.api.InverseRenderer`. head: a probe on the concatenated groups
+            (`evalkit.LinearProbe.torch_head`).
+        images: (B, 3, S, S) in [0, 1], on the model's device.
+    """
+    model.eval().requires_grad_(False)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+
+    def features(x: torch.Tensor) -> torch.Tensor:
+        f = model.get_features(x, groups)
+        return torch.cat([f[g] for g in groups], dim=1)  # (B, sum D)
+
+    with torch.no_grad():
+        z = features(images).double()  # (B, F)
+    pred_index = predicted_index(head, z)
+    predicted = head.classes_[pred_index.cpu().numpy()]
+    binary = len(head.classes_) == 2
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        s = head(features(x))
+        return torch.stack([-s, s], dim=1) if binary else s  # (B, C)
+
+    layers = cam_layers(model, groups)
+    maps = grad_cam_maps(
+        forward, {g: layer.module for g, layer in layers.items()}, images, target=pred_index
+    )
+    ig = integrated_gradients_shares(
+        head,
+        z,
+        group_slices({g: model.zdim for g in groups}),
+        target=None if binary else pred_index,
+        n_steps=n_steps,
+    )
+    for k, v in model.state_dict().items():
+        if not torch.equal(v, before[k]):
+            raise RuntimeError(f"model weight {k} changed during Grad-CAM")  # a bug, not user input
+    return ProbeGradCam(
+        maps={g: m.cpu().numpy() for g, m in maps.items()},
+        ig=ig,
+        predicted=[p.item() if hasattr(p, "item") else p for p in predicted],
+        layers=layers,
+    )
+
+
+def cam_summary(m: np.ndarray) -> CamSummary:
+    """Mean, max, share of images with a non-zero map and count of all-zero maps (a zero map:
+    no positive evidence), for (B, H, W) maps."""
+    flat = m.reshape(m.shape[0], -1)  # (B, H * W)
+    nonzero = flat.max(axis=1) > 0
+    return CamSummary(
+        mean=float(flat.mean()),
+        max=float(flat.max()),
+        nonzero_images=float(np.mean(nonzero)),
+        zero_images=int(np.sum(~nonzero)),
+        finite=bool(np.isfinite(flat).all()),
+    )
+
+
+def save_maps(path, images: torch.Tensor, ids: Sequence[str], maps: dict[str, np.ndarray]):
+    """``gradcam_maps.npz``: ``images`` (B, 3, S, S), ``image_ids``, ``cam_<group>`` (B, S, S)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(
+            fh,
+            images=images.cpu().numpy(),
+            image_ids=np.asarray(ids, dtype=np.str_),
+            **{f"cam_{g}": m for g, m in maps.items()},
+        )
+    return path

@@ -4,6 +4,9 @@
   in-distribution test split and on the ``ood`` split (light/view outside the training ranges).
 - `cluster_shift`: ward HAC (as many clusters as labels) scored by NMI and Hungarian accuracy on
   each split separately.
+
+The probe, ward HAC, NMI, Hungarian accuracy and majority class are the evaluation kit's
+(`evalkit`).
 - `group_ablation`: `probe_shift` for several group sets, e.g. depth+albedo (the paper's choice)
   versus all four groups: the paper argues that leaving light/view features out makes decisions
   robust to light/view changes.
@@ -13,42 +16,35 @@
   the RMS distance between two random samples of the group (0 = invariant, ~1 = as far as an
   unrelated sample), which is comparable across groups whatever their scale. The ideal after a
   light change: depth/albedo/view ~ 0, light large.
+
+`probe_robustness` and `file_invariance` run them on feature files, as ``robustness.py`` does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.feature_files import group_sets, label_column
 from analysis.metrics import RandomStateLike, as_random_state
-
-
-@dataclass
-class ProbeShift:
-    """Probe accuracy in distribution and out of distribution.
-
-    Attributes:
-        in_distribution: accuracy on the in-distribution test features.
-        ood: accuracy on the OOD features.
-        drop: ``in_distribution - ood`` (larger = less robust).
-        chance: in-distribution test accuracy of always predicting the most frequent
-            *training* label (kept for old results; the per-split chance levels are below).
-        chance_in_distribution: majority-class rate of the test split's own labels.
-        chance_ood: majority-class rate of the OOD split's own labels (its class balance can
-            differ from the test split's, so compare ``ood`` with this, not with ``chance``).
-        majority_in_distribution, majority_ood: the majority class of each split.
-    """
-
-    in_distribution: float
-    ood: float
-    drop: float
-    chance: float
-    chance_in_distribution: float
-    chance_ood: float
-    majority_in_distribution: int | str
-    majority_ood: int | str
+from analysis.records import (
+    ClusterScores,
+    ClusterShift,
+    FeatureInvariance,
+    GroupInvariance,
+    ProbeShift,
+    RobustnessMetrics,
+)
+from evalkit import (
+    contingency,
+    fit_linear_probe,
+    hungarian_accuracy,
+    majority_class,
+    nmi,
+    ward_clusters,
+)
+from unsup3d.api import FeatureSet, UserError
 
 
 def _labels_1d(y: np.ndarray, name: str) -> np.ndarray:
@@ -56,24 +52,6 @@ def _labels_1d(y: np.ndarray, name: str) -> np.ndarray:
     if y.ndim != 1:
         raise ValueError(f"{name} must be (N,) integer labels, got {y.shape}")
     return y
-
-
-def majority_class(y: np.ndarray) -> tuple[int | str, float]:
-    """The most frequent label of ``y`` (the smallest on ties) and its rate, the accuracy of
-    always predicting it on this split.
-
-    Args:
-        y: (N,) labels, N >= 1.
-
-    Returns:
-        (class, rate in [0, 1]); the class as a Python int (or str for string labels).
-    """
-    y = _labels_1d(y, "labels")
-    if y.size == 0:
-        raise ValueError("majority_class needs at least one label")
-    values, counts = np.unique(y, return_counts=True)
-    i = int(np.argmax(counts))
-    return values[i].item(), float(counts[i] / y.size)
 
 
 def probe_shift(
@@ -88,27 +66,24 @@ def probe_shift(
     c: float = 1.0,
     max_iter: int = 2000,
 ) -> ProbeShift:
-    """Logistic-regression probe (standardised on the training features) scored on both splits.
+    """The kit's linear probe (`evalkit.fit_linear_probe`: logistic regression standardised on
+    the training features) scored on both splits, and each split's majority-class chance.
 
     Args:
         train_x: (N, F) in-distribution training features; train_y: (N,) labels.
         test_x, test_y: in-distribution test split. ood_x, ood_y: the ``ood`` split.
         random_state: seeds the solver.
-        c: inverse L2 strength of `sklearn.linear_model.LogisticRegression`.
+        c: inverse L2 strength of the logistic regression.
 
     Returns:
         `ProbeShift`.
     """
-    from sklearn.linear_model import LogisticRegression
-
     train_y = _labels_1d(train_y, "train labels")
     test_y, ood_y = _labels_1d(test_y, "test labels"), _labels_1d(ood_y, "ood labels")
-    mu, sd = train_x.mean(axis=0), train_x.std(axis=0)
-    sd = np.where(sd > 0, sd, 1.0)
-    clf = LogisticRegression(C=c, max_iter=max_iter, random_state=as_random_state(random_state))
-    clf.fit((train_x - mu) / sd, train_y)
-    acc_in = float(np.mean(clf.predict((test_x - mu) / sd) == test_y))
-    acc_ood = float(np.mean(clf.predict((ood_x - mu) / sd) == ood_y))
+    probe = fit_linear_probe(
+        train_x, train_y, c=c, max_iter=max_iter, random_state=as_random_state(random_state)
+    )
+    acc_in, acc_ood = probe.accuracy(test_x, test_y), probe.accuracy(ood_x, ood_y)
     train_majority, _ = majority_class(train_y)
     chance = float(np.mean(test_y == train_majority))
     maj_in, chance_in = majority_class(test_y)
@@ -118,41 +93,25 @@ def probe_shift(
     )
 
 
-def hungarian_accuracy(labels: np.ndarray, clusters: np.ndarray) -> float:
-    """Accuracy of the best one-to-one matching of clusters to labels."""
-    from scipy.optimize import linear_sum_assignment
-
-    lab, lab_inv = np.unique(labels, return_inverse=True)
-    cl, cl_inv = np.unique(clusters, return_inverse=True)
-    table = np.zeros((len(cl), len(lab)), dtype=np.int64)
-    np.add.at(table, (cl_inv.reshape(-1), lab_inv.reshape(-1)), 1)
-    rows, cols = linear_sum_assignment(-table)
-    return float(table[rows, cols].sum() / len(labels))
-
-
-def cluster_scores(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """Ward HAC with as many clusters as labels; NMI (arithmetic) and Hungarian accuracy."""
-    from sklearn.cluster import AgglomerativeClustering
-    from sklearn.metrics import normalized_mutual_info_score
-
+def cluster_scores(x: np.ndarray, y: np.ndarray) -> ClusterScores:
+    """Ward HAC (`evalkit.ward_clusters`) with as many clusters as labels; NMI (arithmetic) and
+    Hungarian accuracy of the partition (`evalkit`)."""
     y = _labels_1d(y, "labels")
     k = len(np.unique(y))
     if k < 2:
         raise ValueError("clustering needs at least two distinct labels")
-    pred = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(x)
-    return {
-        "nmi": float(normalized_mutual_info_score(y, pred)),
-        "hungarian_accuracy": hungarian_accuracy(y, pred),
-    }
+    table = contingency(y, ward_clusters(np.asarray(x, dtype=np.float64), k))
+    return ClusterScores(nmi=nmi(table), hungarian_accuracy=hungarian_accuracy(table))
 
 
 def cluster_shift(
     test_x: np.ndarray, test_y: np.ndarray, ood_x: np.ndarray, ood_y: np.ndarray
-) -> dict[str, dict[str, float]]:
+) -> ClusterShift:
     """`cluster_scores` on the in-distribution test split and on the OOD split, and the drop."""
     a = cluster_scores(test_x, test_y)
     b = cluster_scores(ood_x, ood_y)
-    return {"in_distribution": a, "ood": b, "drop": {k: a[k] - b[k] for k in a}}
+    drop = ClusterScores(a.nmi - b.nmi, a.hungarian_accuracy - b.hungarian_accuracy)
+    return ClusterShift(a, b, drop)
 
 
 def group_ablation(
@@ -193,21 +152,6 @@ def group_ablation(
     return out
 
 
-@dataclass
-class GroupInvariance:
-    """Movement of one group's features under a re-render (module docstring).
-
-    Attributes:
-        relative_change: mean_i ||f'_i - f_i|| / ||f_i|| over samples with ||f_i|| > 0.
-        change_vs_spread: RMS movement / RMS distance between two random samples of the group.
-        num_samples: samples used for ``relative_change``.
-    """
-
-    relative_change: float
-    change_vs_spread: float
-    num_samples: int
-
-
 def feature_invariance(
     before: Mapping[str, np.ndarray], after: Mapping[str, np.ndarray]
 ) -> dict[str, GroupInvariance]:
@@ -238,3 +182,60 @@ def feature_invariance(
     if not out:
         raise ValueError("before and after share no feature group")
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Feature files (robustness.py)
+
+NO_LABELS = "the probe needs integer labels in the file"
+
+
+def probe_robustness(
+    files: Sequence[tuple[FeatureSet, str]],
+    *,
+    label: str | None,
+    group_set_specs: Sequence[str],
+    random_state: int,
+    c: float = 1.0,
+    cluster: bool = True,
+) -> RobustnessMetrics:
+    """`group_ablation` (and `cluster_shift` per set) of the (train, test, ood) feature files.
+
+    Args:
+        files: (feature set, file name) of the train, test and ood splits.
+        label: the label column (None: the first).
+        group_set_specs: ``--group_sets`` values, e.g. ``["depth,albedo", "all"]``.
+        cluster: also ward-HAC each set on the test and ood splits.
+
+    Returns:
+        `RobustnessMetrics` with ``label``, ``probe`` and (with ``cluster``) ``cluster``.
+    """
+    (train, _), (test, _), (ood, _) = files
+    sets = group_sets(group_set_specs, files)
+    (ytr, name), (yte, _), (yood, _) = (
+        label_column(fs, label, src, NO_LABELS) for fs, src in files
+    )
+    probe = group_ablation(
+        train.features, ytr, test.features, yte, ood.features, yood, sets,
+        random_state=random_state, c=c,
+    )  # fmt: skip
+    out = RobustnessMetrics(label=name, probe=probe)
+    if cluster:
+        out.cluster = {
+            k: cluster_shift(test.select(groups), yte, ood.select(groups), yood)
+            for k, groups in sets.items()
+        }
+    return out
+
+
+def file_invariance(
+    before: tuple[FeatureSet, str], after: tuple[FeatureSet, str], change: str
+) -> FeatureInvariance:
+    """`feature_invariance` between two feature files of the same scenes (row i = scene i)."""
+    (fb, source_b), (fa, source_a) = before, after
+    if len(fb) != len(fa):
+        raise UserError(
+            f"{source_a}: {len(fa)} rows but {source_b} has {len(fb)}; row i of "
+            "both files must be the same scene"
+        )
+    return FeatureInvariance(change, feature_invariance(fb.features, fa.features))

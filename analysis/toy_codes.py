@@ -109,63 +109,6 @@ def crosscheck_arrays(seed: int = 0) -> dict[str, np.ndarray]:
     }
 
 
-def crosscheck_scores(arrays: dict[str, np.ndarray], sap_seed: int, dci_seed: int) -> dict:
-    """Our MIG, SAP (continuous and discrete) and DCI on `crosscheck_arrays`, as the peer
-    cross-checks (bench/crosscheck_*.py) compare them: MIG with 20 bins, the discrete SAP's
-    LinearSVC seeded ``RandomState(sap_seed)``, DCI's GBT ``RandomState(dci_seed)``."""
-    from analysis import metrics as M
-
-    a = arrays
-    train, test = (a["codes_train"], a["factors_train"]), (a["codes_test"], a["factors_test"])
-    discrete_sap = M.sap(
-        *train,
-        continuous_factors=False,
-        random_state=np.random.RandomState(sap_seed),
-        test_codes=test[0],
-        test_factors=test[1],
-    )
-    r = M.dci(
-        *train,
-        random_state=np.random.RandomState(dci_seed),
-        test_codes=test[0],
-        test_factors=test[1],
-    )
-    return {
-        "mig": M.mig(*train, num_bins=20).mig,
-        "sap_continuous": M.sap(*train, continuous_factors=True).sap,
-        "sap_discrete": discrete_sap.sap,
-        "dci": {
-            "disentanglement": r.disentanglement,
-            "completeness": r.completeness,
-            "informativeness_train": r.informativeness_train,
-            "informativeness_test": r.informativeness_test,
-        },
-    }
-
-
-# Agreement bounds of the peer cross-checks (the issue's): MIG and SAP 1e-12, DCI 1e-8 with
-# matched GBT seeding, FactorVAE as a distribution (mean over seeds within 0.01).
-CROSSCHECK_BOUNDS = {"mig": 1e-12, "sap": 1e-12, "dci": 1e-8, "factor_vae_mean": 0.01}
-
-
-def crosscheck_differences(peer: dict, mine: dict) -> dict[str, float]:
-    """Absolute differences of the `crosscheck_scores` numbers (MIG, SAP, DCI) of two sides."""
-    diff = {k: abs(peer[k] - mine[k]) for k in ("mig", "sap_continuous", "sap_discrete")}
-    for k in ("disentanglement", "completeness", "informativeness_train", "informativeness_test"):
-        diff[f"dci_{k}"] = abs(peer["dci"][k] - mine["dci"][k])
-    return diff
-
-
-def crosscheck_within_bounds(diff: dict[str, float]) -> bool:
-    """Whether the bounded differences (incl. ``factor_vae_eval_mean``) meet CROSSCHECK_BOUNDS."""
-    b = CROSSCHECK_BOUNDS
-    ok = diff["mig"] <= b["mig"]
-    ok &= max(diff["sap_continuous"], diff["sap_discrete"]) <= b["sap"]
-    ok &= max(v for k, v in diff.items() if k.startswith("dci_")) <= b["dci"]
-    ok &= diff["factor_vae_eval_mean"] <= b["factor_vae_mean"]
-    return bool(ok)
-
-
 def noisy_grid_represent(
     grid_codes: np.ndarray, factor_sizes: Sequence[int], noise: float
 ) -> RepresentFactors:

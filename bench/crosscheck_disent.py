@@ -27,7 +27,7 @@
 4. Computes ours here, prints the differences, exits 1 when a bound is missed (MIG, SAP 1e-12;
    DCI 1e-8; FactorVAE mean eval accuracy over seeds 0.01), and with ``--write`` stores disent's
    numbers, ours, the differences and the versions in the JSON that
-   ``tests/analysis/test_reference_values_disent.py`` checks without disent installed.
+   ``tests/analysis/test_crosscheck.py`` recomputes and checks without disent installed.
 
 Why FactorVAE can only be compared as a distribution (found in disent's source):
 - RNG: disent samples from NumPy's *global* RNG in a different order from ours/disentanglement_lib:
@@ -52,31 +52,19 @@ Why FactorVAE can only be compared as a distribution (found in disent's source):
 
 from __future__ import annotations
 
-import argparse
 import json
-import platform
 import subprocess
 import sys
 import sysconfig
-import tempfile
 import textwrap
 from pathlib import Path
 
 import numpy as np
-import scipy
-import sklearn
 
-from analysis import metrics as M
-from analysis.toy_codes import (
-    CROSSCHECK_BOUNDS,
-    crosscheck_arrays,
-    crosscheck_differences,
-    crosscheck_scores,
-    crosscheck_within_bounds,
-)
+from analysis import crosscheck as C
+from analysis.metrics import DiscreteGrid
+from analysis.toy_codes import crosscheck_arrays
 
-SAP_SEED = 3
-DCI_SEED = 5
 FVAE = {"batch_size": 64, "num_train": 300, "num_eval": 1000}
 FVAE_GRID_NOISE = 0.5  # std of the fixed per-cell noise added to the grid codes
 FVAE_GRID_SEED = 1
@@ -220,40 +208,35 @@ def fvae_grid(arrays: dict[str, np.ndarray]) -> np.ndarray:
     return arrays["grid_codes"] + FVAE_GRID_NOISE * noise
 
 
-def ours_arrays(arrays: dict[str, np.ndarray]) -> dict:
-    """Our MIG, SAP and DCI on the cross-check arrays, seeded as disent is."""
-    return crosscheck_scores(arrays, SAP_SEED, DCI_SEED)
-
-
 def ours_factor_vae(
     arrays: dict[str, np.ndarray], seeds: int, num_variance_estimate: int
 ) -> list[dict[str, float]]:
     """Our FactorVAE score on `fvae_grid`, one ``RandomState(seed)`` per seed."""
-    grid = M.DiscreteGrid(arrays["factor_sizes"])
-    represent = grid.lookup(fvae_grid(arrays))
-    out = []
-    for seed in range(seeds):
-        f = M.factor_vae_score(
-            represent,
-            grid.sample_factors,
-            grid.num_factors,
-            random_state=np.random.RandomState(seed),
-            num_variance_estimate=num_variance_estimate,
-            **FVAE,
-        )
-        out.append({"train_accuracy": f.train_accuracy, "eval_accuracy": f.eval_accuracy})
-    return out
+    sizes = arrays["factor_sizes"]
+    represent = DiscreteGrid(sizes).lookup(fvae_grid(arrays))
+    return C.factor_vae_runs(
+        represent, sizes, seeds, num_variance_estimate=num_variance_estimate, **FVAE
+    )
+
+
+def ours(arrays: dict[str, np.ndarray], seeds: int) -> dict:
+    """Our MIG, SAP and DCI (seeded as disent is) and FactorVAE at our default variance-set size
+    (``factor_vae``) and at disent's (``factor_vae_equal_count``)."""
+    mine = C.crosscheck_scores(arrays)
+    mine["factor_vae"] = ours_factor_vae(arrays, seeds, FVAE_NVE_OURS)
+    mine["factor_vae_equal_count"] = ours_factor_vae(arrays, seeds, FVAE_NVE_EQUAL)
+    return mine
 
 
 def eval_mean_and_se(runs: list[dict[str, float]]) -> tuple[float, float]:
     """Mean eval accuracy over seeds and its standard error."""
-    e = np.array([r["eval_accuracy"] for r in runs])
+    e = C.eval_accuracies(runs)
     return float(e.mean()), float(e.std(ddof=1) / np.sqrt(len(e)))
 
 
 def compare(peer: dict, mine: dict) -> dict[str, float]:
     """Absolute differences (FactorVAE: of the mean eval accuracy over seeds)."""
-    diff = crosscheck_differences(peer, mine)
+    diff = C.crosscheck_differences(peer, mine)
     pm = eval_mean_and_se(peer["factor_vae"])[0]
     diff["factor_vae_eval_mean"] = abs(pm - eval_mean_and_se(mine["factor_vae"])[0])
     diff["factor_vae_equal_count_eval_mean"] = abs(
@@ -262,59 +245,36 @@ def compare(peer: dict, mine: dict) -> dict[str, float]:
     return diff
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--venv", default="/tmp/pdr_disent_venv", help="peer environment (created once)")
-    p.add_argument(
-        "--seeds", type=int, default=40, help="FactorVAE seeds per side (default 40, ~15 s)"
+def config(seeds: int) -> dict:
+    """The settings both sides run with (recorded as ``config`` in the reference JSON)."""
+    sizes = {"disent": FVAE_NVE_EQUAL, "ours": FVAE_NVE_OURS, "ours_equal_count": FVAE_NVE_EQUAL}
+    return C.bench_config(
+        FVAE,
+        seeds,
+        fvae_grid_noise=FVAE_GRID_NOISE,
+        fvae_grid_seed=FVAE_GRID_SEED,
+        fvae_num_variance_estimate=sizes,
     )
-    p.add_argument("--write", default=None, help="write the reference JSON here")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = C.bench_parser(
+        __doc__, "/tmp/pdr_disent_venv", 40, "FactorVAE seeds per side (default 40, ~15 s)"
+    )
     args = p.parse_args(argv)
     if Path(args.venv).resolve() == Path(sys.prefix).resolve():
         p.error("--venv must not be the project's .venv")
     py = ensure_venv(Path(args.venv))
     arrays = crosscheck_arrays(0)
-    cfg = {
-        "sap_seed": SAP_SEED,
-        "dci_seed": DCI_SEED,
-        "fvae": FVAE,
-        "fvae_grid_noise": FVAE_GRID_NOISE,
-        "fvae_grid_seed": FVAE_GRID_SEED,
-        "fvae_num_variance_estimate": {
-            "disent": FVAE_NVE_EQUAL,
-            "ours": FVAE_NVE_OURS,
-            "ours_equal_count": FVAE_NVE_EQUAL,
-        },
-        "seeds": args.seeds,
-    }
-    with tempfile.TemporaryDirectory() as tmp:
-        npz = Path(tmp) / "arrays.npz"
-        np.savez(npz, fvae_grid_codes=fvae_grid(arrays), **arrays)
-        script = Path(tmp) / "peer.py"
-        script.write_text(PEER_SCRIPT)
-        run = subprocess.run(
-            [str(py), str(script), str(npz), json.dumps(cfg)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    if run.returncode != 0:
-        print(run.stderr, file=sys.stderr)
-        return 2
-    peer = json.loads(run.stdout.strip().splitlines()[-1])
+    cfg = config(args.seeds)
+    peer = C.run_peer(py, PEER_SCRIPT, {"fvae_grid_codes": fvae_grid(arrays), **arrays}, cfg)
     if Path(peer["shared_from"]) != Path(sysconfig.get_path("purelib")):
         raise SystemExit(f"error: the peer imported numpy from {peer['shared_from']}, not ours")
     if peer["dataset_len"] != FVAE_NVE_EQUAL:
         raise SystemExit(f"error: grid has {peer['dataset_len']} cells, not {FVAE_NVE_EQUAL}")
-    mine = ours_arrays(arrays)
-    mine["factor_vae"] = ours_factor_vae(arrays, args.seeds, FVAE_NVE_OURS)
-    mine["factor_vae_equal_count"] = ours_factor_vae(arrays, args.seeds, FVAE_NVE_EQUAL)
+    mine = ours(arrays, args.seeds)
     diff = compare(peer, mine)
-    print(f"{'quantity':<40s} {'disent':>20s} {'ours':>20s} {'|diff|':>10s}")
-    rows = [(k, peer[k], mine[k]) for k in ("mig", "sap_continuous", "sap_discrete")]
-    rows += [(f"dci_{k}", peer["dci"][k], mine["dci"][k]) for k in mine["dci"]]
-    for name, a, b in rows:
-        print(f"{name:<40s} {a:20.15f} {b:20.15f} {abs(a - b):10.2e}")
+    print(C.difference_table("disent", peer, mine, width=40))
     pm, pse = eval_mean_and_se(peer["factor_vae"])
     for key, nve in (("factor_vae", FVAE_NVE_OURS), ("factor_vae_equal_count", FVAE_NVE_EQUAL)):
         mm, mse = eval_mean_and_se(mine[key])
@@ -324,8 +284,8 @@ def main(argv: list[str] | None = None) -> int:
             f"ours {mm:.4f} +- {mse:.4f}, |diff| {abs(pm - mm):.4f}"
         )
     print("disent with num_variance_estimate > len(dataset):", peer["variance_set_above_len_error"])
-    ok = crosscheck_within_bounds(diff)
-    print("agreement:", "OK" if ok else "FAILED", "bounds", CROSSCHECK_BOUNDS)
+    ok = C.crosscheck_within_bounds(diff)
+    print("agreement:", "OK" if ok else "FAILED", "bounds", C.CROSSCHECK_BOUNDS)
     if args.write:
         mm, mse = eval_mean_and_se(mine["factor_vae_equal_count"])
         record = {
@@ -334,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             "install": "python -m venv /tmp/pdr_disent_venv; a .pth there naming the project's "
             "site-packages; pip install --no-deps " + " ".join(PEER_PACKAGES),
             "config": cfg,
-            "bounds": CROSSCHECK_BOUNDS,
+            "bounds": C.CROSSCHECK_BOUNDS,
             "disent": {
                 k: v for k, v in peer.items() if k not in ("versions", "shared_from", "dataset_len")
             },
@@ -366,16 +326,7 @@ def main(argv: list[str] | None = None) -> int:
                 "factor_vae_prune": "disent keeps std >= 0 (every dimension) and reports "
                 "num_active_dims = D; ours drops zero-variance dimensions (none here)",
             },
-            "versions": {
-                "peer_env": peer["versions"],
-                "our_env": {
-                    "numpy": np.__version__,
-                    "scipy": scipy.__version__,
-                    "scikit_learn": sklearn.__version__,
-                    "torch": __import__("torch").__version__,
-                    "python": platform.python_version(),
-                },
-            },
+            "versions": {"peer_env": peer["versions"], "our_env": C.our_versions("torch")},
         }
         Path(args.write).write_text(json.dumps(record, indent=2) + "\n")
         print("wrote", args.write)

@@ -19,7 +19,8 @@
    that draws factors and observation noise in the same order.
 4. Computes ours here, prints the absolute differences, and (with ``--write``) stores
    disentanglement_lib's numbers, ours, the differences and the library versions in the JSON that
-   ``tests/analysis/test_reference_values.py`` checks in the default suite without the peer.
+   ``tests/analysis/test_crosscheck.py`` recomputes and checks in the default suite without the
+   peer.
 
 Exit status 1 when an agreement bound is missed (MIG, SAP 1e-12; DCI 1e-8; FactorVAE mean over
 seeds 0.01).
@@ -27,12 +28,9 @@ seeds 0.01).
 
 from __future__ import annotations
 
-import argparse
 import json
-import platform
 import subprocess
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
@@ -40,18 +38,9 @@ import numpy as np
 import scipy
 import sklearn
 
-from analysis import metrics as M
-from analysis.toy_codes import (
-    CROSSCHECK_BOUNDS,
-    crosscheck_arrays,
-    crosscheck_differences,
-    crosscheck_scores,
-    crosscheck_within_bounds,
-    noisy_grid_represent,
-)
+from analysis import crosscheck as C
+from analysis.toy_codes import crosscheck_arrays, noisy_grid_represent
 
-SAP_SEED = 3
-DCI_SEED = 5
 FVAE = {"batch_size": 64, "num_train": 300, "num_eval": 200, "num_variance_estimate": 1000}
 FVAE_NOISE = 0.5
 
@@ -148,104 +137,54 @@ def ensure_venv(venv: Path) -> Path:
 
 def ours(arrays: dict[str, np.ndarray], seeds: int) -> dict:
     """Our metrics on the cross-check arrays, seeded as described in the module docstring."""
-    a = arrays
-    out = crosscheck_scores(arrays, SAP_SEED, DCI_SEED)
-    grid = M.DiscreteGrid(a["factor_sizes"])
-    represent = noisy_grid_represent(a["grid_codes"], a["factor_sizes"], FVAE_NOISE)
-    out["factor_vae"] = []
-    for seed in range(seeds):
-        f = M.factor_vae_score(
-            represent,
-            grid.sample_factors,
-            grid.num_factors,
-            random_state=np.random.RandomState(seed),
-            **FVAE,
-        )
-        out["factor_vae"].append(
-            {"train_accuracy": f.train_accuracy, "eval_accuracy": f.eval_accuracy}
-        )
+    out = C.crosscheck_scores(arrays)
+    represent = noisy_grid_represent(arrays["grid_codes"], arrays["factor_sizes"], FVAE_NOISE)
+    out["factor_vae"] = C.factor_vae_runs(represent, arrays["factor_sizes"], seeds, **FVAE)
     return out
 
 
 def compare(peer: dict, mine: dict) -> dict[str, float]:
     """Absolute differences per reported number (FactorVAE: per-seed max and mean-over-seeds)."""
-    diff = crosscheck_differences(peer, mine)
-    pe = np.array([s["eval_accuracy"] for s in peer["factor_vae"]])
-    me = np.array([s["eval_accuracy"] for s in mine["factor_vae"]])
+    diff = C.crosscheck_differences(peer, mine)
+    pe, me = C.eval_accuracies(peer["factor_vae"]), C.eval_accuracies(mine["factor_vae"])
     diff["factor_vae_eval_per_seed_max"] = float(np.max(np.abs(pe - me)))
     diff["factor_vae_eval_mean"] = float(abs(pe.mean() - me.mean()))
     return diff
 
 
+def config(seeds: int) -> dict:
+    """The settings both sides run with (recorded as ``config`` in the reference JSON)."""
+    return C.bench_config(FVAE, seeds, fvae_noise=FVAE_NOISE)
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--venv", default="/tmp/pdr_dlib_venv", help="peer environment (created once)")
-    p.add_argument("--seeds", type=int, default=10, help="FactorVAE seeds (default 10)")
-    p.add_argument("--write", default=None, help="write the reference JSON here")
+    p = C.bench_parser(__doc__, "/tmp/pdr_dlib_venv", 10, "FactorVAE seeds (default 10)")
     args = p.parse_args(argv)
     if Path(args.venv).resolve() == (Path(__file__).resolve().parent.parent / ".venv"):
         p.error("--venv must not be the project's .venv")
     py = ensure_venv(Path(args.venv))
     arrays = crosscheck_arrays(0)
-    cfg = {
-        "sap_seed": SAP_SEED,
-        "dci_seed": DCI_SEED,
-        "fvae": FVAE,
-        "fvae_noise": FVAE_NOISE,
-        "seeds": args.seeds,
-    }
-    with tempfile.TemporaryDirectory() as tmp:
-        npz = Path(tmp) / "arrays.npz"
-        np.savez(npz, **arrays)
-        script = Path(tmp) / "peer.py"
-        script.write_text(PEER_SCRIPT)
-        run = subprocess.run(
-            [str(py), str(script), str(npz), json.dumps(cfg)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    if run.returncode != 0:
-        print(run.stderr, file=sys.stderr)
-        return 2
-    peer = json.loads(run.stdout.strip().splitlines()[-1])
+    cfg = config(args.seeds)
+    peer = C.run_peer(py, PEER_SCRIPT, arrays, cfg)
     mine = ours(arrays, args.seeds)
     diff = compare(peer, mine)
-    print(f"{'quantity':<34s} {'disentanglement_lib':>20s} {'ours':>20s} {'|diff|':>10s}")
-    rows = [
-        ("mig", peer["mig"], mine["mig"]),
-        ("sap_continuous", peer["sap_continuous"], mine["sap_continuous"]),
-        ("sap_discrete", peer["sap_discrete"], mine["sap_discrete"]),
-    ]
-    rows += [(f"dci_{k}", peer["dci"][k], mine["dci"][k]) for k in mine["dci"]]
-    pe = [s["eval_accuracy"] for s in peer["factor_vae"]]
-    me = [s["eval_accuracy"] for s in mine["factor_vae"]]
-    rows.append(
-        (f"factor_vae_eval mean/{args.seeds} seeds", float(np.mean(pe)), float(np.mean(me)))
-    )
-    for name, a, b in rows:
-        print(f"{name:<34s} {a:20.15f} {b:20.15f} {abs(a - b):10.2e}")
+    print(C.difference_table("disentanglement_lib", peer, mine))
+    pe, me = C.eval_accuracies(peer["factor_vae"]), C.eval_accuracies(mine["factor_vae"])
+    name = f"factor_vae_eval mean/{args.seeds} seeds"
+    print(f"{name:<34s} {pe.mean():20.15f} {me.mean():20.15f} {abs(pe.mean() - me.mean()):10.2e}")
     print(f"factor_vae per-seed max |diff|: {diff['factor_vae_eval_per_seed_max']:.2e}")
-    ok = crosscheck_within_bounds(diff)
-    print("agreement:", "OK" if ok else "FAILED", "bounds", CROSSCHECK_BOUNDS)
+    ok = C.crosscheck_within_bounds(diff)
+    print("agreement:", "OK" if ok else "FAILED", "bounds", C.CROSSCHECK_BOUNDS)
     if args.write:
         record = {
             "description": "disentanglement_lib 1.5 numbers on analysis.toy_codes.crosscheck_arrays(0); "
             "written by bench/crosscheck_disentanglement_lib.py",
             "config": cfg,
-            "bounds": CROSSCHECK_BOUNDS,
+            "bounds": C.CROSSCHECK_BOUNDS,
             "disentanglement_lib": {k: v for k, v in peer.items() if k != "versions"},
             "ours": mine,
             "abs_diff": diff,
-            "versions": {
-                "peer_env": peer["versions"],
-                "our_env": {
-                    "numpy": np.__version__,
-                    "scipy": scipy.__version__,
-                    "scikit_learn": sklearn.__version__,
-                    "python": platform.python_version(),
-                },
-            },
+            "versions": {"peer_env": peer["versions"], "our_env": C.our_versions()},
         }
         Path(args.write).write_text(json.dumps(record, indent=2) + "\n")
         print("wrote", args.write)

@@ -58,6 +58,7 @@ _EXPORTS: dict[str, str] = {
     "PERTURBABLE": "unsup3d.loocc:PERTURBABLE",
     "LooccSettings": "unsup3d.loocc:LooccSettings",
     "sample_choice": "unsup3d.loocc:sample_choice",
+    "Perturbation": "unsup3d.loocc:Perturbation",
     "perturb": "unsup3d.loocc:perturb",
     "render_perturbed": "unsup3d.loocc:render_perturbed",
     "build_dataset": "unsup3d.data.registry:build_dataset",

@@ -7,6 +7,7 @@ import pytest
 from sklearn.cross_decomposition import CCA
 
 from analysis.correlation import (
+    HeldOutCCA,
     cross_pearson,
     fit_cca,
     group_correlation,
@@ -55,7 +56,7 @@ def test_cca_sees_rotated_dependence_that_pcc_misses():
     rs = np.random.RandomState(3)
     a = rs.standard_normal((2000, 8))
     b = a @ random_rotation(8, 4) + 0.05 * rs.standard_normal((2000, 8))  # same information, mixed
-    pc = pair_correlation(a, b, random_state=0, cca_components=8, reg=0.0)
+    pc = pair_correlation(a, b, random_state=0, cca=HeldOutCCA(components=8, reg=0.0))
     assert pc.cca_mean > 0.99
     assert pc.matched_abs_r < 0.6 and pc.cross_abs_r < 0.5
 
@@ -63,7 +64,7 @@ def test_cca_sees_rotated_dependence_that_pcc_misses():
 def test_independent_groups_score_near_zero():
     rs = np.random.RandomState(5)
     feats = {g: rs.standard_normal((5000, 16)) for g in ("depth", "albedo", "light", "view")}
-    gc = group_correlation(feats, random_state=0, cca_components=4)
+    gc = group_correlation(feats, random_state=0, cca=HeldOutCCA(components=4))
     assert len(gc.pairs) == 6
     for m in ("matched_abs_r", "cross_abs_r", "norm_r"):
         assert gc.mean[m] <= 0.05, m

@@ -201,42 +201,33 @@ def test_sap_discrete_independent_near_zero_and_needs_random_state(grid_factors)
 SIZES = (3, 4, 5)
 
 
-def _grid_codes(noise_free: np.ndarray) -> np.ndarray:
-    return noise_free.astype(np.float64)
+def _score_on_grid(represent, seed: int, num_train: int, num_eval: int, num_variance: int):
+    """The generator FactorVAE score of ``represent`` on the SIZES grid."""
+    grid = M.DiscreteGrid(SIZES)
+    return M.factor_vae_score(
+        represent,
+        grid.sample_factors,
+        grid.num_factors,
+        random_state=seed,
+        num_train=num_train,
+        num_eval=num_eval,
+        num_variance_estimate=num_variance,
+    )
 
 
 def test_factor_vae_generator_copy_codes_score_one():
-    grid = M.DiscreteGrid(SIZES)
     all_f = np.stack(np.unravel_index(np.arange(60), SIZES), axis=1)
     represent = noisy_grid_represent(all_f.astype(float), SIZES, 0.01)
-    r = M.factor_vae_score(
-        represent,
-        grid.sample_factors,
-        3,
-        random_state=0,
-        num_train=200,
-        num_eval=200,
-        num_variance_estimate=500,
-    )
+    r = _score_on_grid(represent, 0, num_train=200, num_eval=200, num_variance=500)
     assert r.eval_accuracy == 1.0 and r.train_accuracy == 1.0
     assert r.num_active_dims == 3
 
 
 def test_factor_vae_generator_independent_codes_at_chance():
-    grid = M.DiscreteGrid(SIZES)
-
     def represent(factors, random_state):
         return random_state.standard_normal((factors.shape[0], 4))
 
-    r = M.factor_vae_score(
-        represent,
-        grid.sample_factors,
-        3,
-        random_state=1,
-        num_train=2000,
-        num_eval=3000,
-        num_variance_estimate=1000,
-    )
+    r = _score_on_grid(represent, 1, num_train=2000, num_eval=3000, num_variance=1000)
     assert abs(r.eval_accuracy_above_chance) <= TOL_INDEPENDENT
     assert r.eval_accuracy == pytest.approx(1 / 3, abs=TOL_INDEPENDENT)
 

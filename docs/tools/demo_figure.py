@@ -1,66 +1,53 @@
 """The six-panel summary figure of the analysis CLIs on two model variants (docs/analysis_demo.png).
 
-    python analysis/demo_figure.py \
+    python docs/tools/demo_figure.py \
         --disentangle LV=D/dis_demo,D/dis_demo_s1_LV none=D/dis_demo_none,D/dis_demo_s1_none \
         --robustness LV=D/rob_demo_Blond_Hair,D/rob_demo_s1_LV_Blond_Hair \
                      none=D/rob_demo_none_Blond_Hair,D/rob_demo_s1_none_Blond_Hair \
         --interpret LV=D/int_demo none=D/int_demo_none \
         --invariance LV=D/inv_demo none=D/inv_demo_none \
-        [--retrained LV=D/dis_demo_s0_LV_rerun] --output docs/analysis_demo.png [--overwrite]
+        [--retrained LV=D/dis_demo_s0_LV_rerun] [--title TITLE] \
+        --output docs/analysis_demo.png [--overwrite]
 
-Reads only the ``*.json`` files the other analysis CLIs write into their ``--output_dir``:
-(a) group correlation per training seed (``disentanglement.json``), (b, c) feature group x
-factor group matrix per variant, mean of the seeds, (d) IG share per group
-(``interpretability.json``), (e) probe accuracy test vs ``ood`` with each split's majority-class
-chance (``robustness.json``), (f) feature movement after re-rendering (``invariance.json``).
-Exactly two variants (e.g. LOOCC-LV and no LOOCC); each variant's folders in seed order, seed 0
-first; ``--interpret`` and ``--invariance`` take the seed-0 folder of each variant.
-The commands that make the folders: analysis/README.md, "Results on the demo models".
+Reads only the results the other analysis CLIs write into their ``--output_dir``, through their
+typed records (`analysis.records`): (a) group correlation per training seed
+(``disentanglement.json``), (b, c) feature group x factor group matrix per variant, mean of the
+seeds, (d) IG share per group (``interpretability.json``), (e) probe accuracy test vs ``ood``
+with each split's majority-class chance (``robustness.json``), (f) feature movement after
+re-rendering (``invariance.json``). Exactly two variants (e.g. LOOCC-LV and no LOOCC); each
+variant's folders in seed order, seed 0 first; ``--interpret`` and ``--invariance`` take the
+seed-0 folder of each variant. The title says what the inputs are (variants, seeds, images)
+unless ``--title`` is given. The commands that make the folders: analysis/README.md, "Results on
+the demo models".
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
-import math
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from analysis.figures import pyplot, save_png
-from unsup3d.cli import cli_main, setup_logging
-from unsup3d.errors import UserError
-
-log = logging.getLogger("analysis.demo_figure")
-
-DEFAULT_TITLE = (
-    "analysis/ CLIs on the CPU demo models (32 px, small preset, 256 steps): LOOCC-LV vs no LOOCC"
+from analysis.records import (
+    DisentanglementMetrics,
+    FactorPredictionResults,
+    InterpretabilityMetrics,
+    InvarianceMetrics,
+    Results,
+    RobustnessMetrics,
+    finite,
+    read,
 )
-# The command that writes each CLI's JSON, for the fix in an error message.
-CLIS = {
-    "disentangle": (
-        "disentanglement.json",
-        "python analysis/disentangle.py F/M_test.npz --output_dir DIR",
-    ),
-    "robustness": (
-        "robustness.json",
-        "python analysis/robustness.py --train F/M_train.npz --test F/M_test.npz "
-        "--ood F/M_ood.npz --label NAME --output_dir DIR",
-    ),
-    "interpret": (
-        "interpretability.json",
-        "python analysis/interpret.py F/M_test.npz --labels a,b --output_dir DIR",
-    ),
-    "invariance": (
-        "invariance.json",
-        "python analysis/invariance.py --checkpoint runs/M/best.pt --output_dir DIR",
-    ),
-}
+from unsup3d import cli
+from unsup3d.api import UserError
+
+log = logging.getLogger("docs.tools.demo_figure")
+
+M = TypeVar("M")
+
 # Panel (a): correlation measures of `disentanglement.json` and their tick labels.
 MEASURES = ("matched_abs_r", "cross_abs_r", "cca_mean")
 SPLITS = (
@@ -68,14 +55,20 @@ SPLITS = (
     ("ood", "tab:red", "ood (novel light + view)", "ood"),
 )
 COLOURS = ("tab:blue", "tab:orange")
-FP = ("metrics", "factor_prediction")
 HATCHES = ("", "//", "..", "xx")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+def build_parser() -> cli.ArgumentParser:
+    shared = cli.shared_flags(
+        "output",
+        "overwrite",
+        "verbose",
+        helps={"output": "the PNG to write (1870 x 1045 px), e.g. docs/analysis_demo.png"},
+    )
+    p = cli.ArgumentParser(
         description="Compose the six-panel figure of the analysis CLIs on two model variants "
-        "(docs/analysis_demo.png) from their JSON outputs."
+        "(docs/analysis_demo.png) from their JSON outputs.",
+        parents=[shared],
     )
     spec = "VARIANT=DIR[,DIR...]"
     p.add_argument(
@@ -119,72 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
         "e.g. LV=D/inv_demo none=D/inv_demo_none",
     )
     p.add_argument(
-        "--output",
-        required=True,
-        help="the PNG to write (1870 x 1045 px), e.g. docs/analysis_demo.png",
+        "--title",
+        default=None,
+        help="figure title (default: what the inputs are: the variants, seeds and images)",
     )
-    p.add_argument("--overwrite", action="store_true", help="allow replacing an existing --output")
-    p.add_argument(
-        "--title", default=DEFAULT_TITLE, help="figure title (default: the demo models' title)"
-    )
-    p.add_argument("--verbose", action="store_true", help="debug logging")
     return p
-
-
-@dataclass(frozen=True)
-class Source:
-    """One CLI's JSON file: where it is and how to write it again (for error messages)."""
-
-    path: Path
-    cli: str
-
-    def error(self, problem: str) -> UserError:
-        command = CLIS[self.cli][1]
-        folder = self.path.parent
-        return UserError(
-            f"{self.path}: {problem}; re-run `{command.replace('DIR', str(folder))} --overwrite` "
-            "with the current code"
-        )
-
-
-def get(record: Mapping[str, Any], keys: Sequence[str], src: Source) -> Any:
-    """``record[keys[0]][keys[1]]...`` of a JSON record; a missing key is a `UserError` naming
-    the file and the dotted key from the top of the file."""
-    obj: Any = record
-    for i, key in enumerate(keys):
-        if not isinstance(obj, Mapping) or key not in obj:
-            raise src.error(f"no key '{'.'.join(keys[: i + 1])}'")
-        obj = obj[key]
-    return obj
-
-
-def number(record: Mapping[str, Any], keys: Sequence[str], src: Source) -> float:
-    """`get` of a finite number."""
-    v = get(record, keys, src)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise src.error(f"'{'.'.join(keys)}' is {v!r}, not a finite number")
-    return float(v)
-
-
-def load_json(folder: str | Path, cli: str, flag: str) -> tuple[dict[str, Any], Source]:
-    """The record (``metrics``, ``options``, ...) of the JSON that ``cli`` wrote into ``folder``."""
-    name, command = CLIS[cli]
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise UserError(f"{flag}={folder}: no such folder; pass the --output_dir of `{command}`")
-    path = folder / name
-    if not path.is_file():
-        raise UserError(
-            f"{flag}={folder}: no {name} in it; pass the --output_dir of `{command}` "
-            f"(it writes {name})"
-        )
-    src = Source(path, cli)
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise src.error(f"cannot read it as JSON ({exc})") from exc
-    get(record, ["metrics"], src)
-    return record, src
 
 
 def parse_variants(items: Sequence[str], flag: str, single: bool = False) -> dict[str, list[str]]:
@@ -234,13 +166,35 @@ class DemoResults:
     inv_images: int
     inv_split: str
 
+    def title(self) -> str:
+        """What the inputs are, for a figure without ``--title``."""
+        seeds = {len(v[MEASURES[0]]) for v in self.correlation.values()}
+        each = f"{seeds.pop()} training seeds each" if len(seeds) == 1 else "several seeds"
+        return (
+            f"analysis/ CLIs on two model variants, {' vs '.join(self.variants)} ({each}; "
+            f"{self.num_samples:,} test images)"
+        )
 
-def _same(values: Sequence[Any], what: str, sources: Sequence[Source], fix: str) -> Any:
-    for v, src in zip(values, sources):
+
+def _read(
+    metrics: type[M], folders: Mapping[str, Sequence[str]], flag: str
+) -> dict[str, list[Results[M]]]:
+    return {k: [read(metrics, f, f"{flag} {k}") for f in v] for k, v in folders.items()}
+
+
+def _need(record: Results, value: Any, key: str, fix: str = "") -> Any:
+    """A section the figure needs (None: absent from the file)."""
+    if value is None or (isinstance(value, (dict, list)) and not value):
+        raise record.error(f"no key '{key}'" + (f" or it is empty ({fix})" if fix else ""))
+    return value
+
+
+def _same(records: Sequence[Results], what: str, value: Callable[[Results], Any], fix: str) -> Any:
+    """``value(record)``, the same for every record; else a `UserError` naming two files."""
+    values = [value(r) for r in records]
+    for v, r in zip(values, records):
         if v != values[0]:
-            raise UserError(
-                f"{src.path}: {what} is {v!r} but {values[0]!r} in {sources[0].path}; {fix}"
-            )
+            raise r.error(f"{what} is {v!r} but {values[0]!r} in {records[0].path}; {fix}")
     return values[0]
 
 
@@ -259,7 +213,7 @@ def collect(
     invariance: Mapping[str, Sequence[str]],
     retrained: tuple[str, str] | None = None,
 ) -> DemoResults:
-    """Read every JSON file and check that they fit one figure.
+    """Read every results file through its record and check that they fit one figure.
 
     Args:
         disentangle, robustness: variant -> result folders, one per seed.
@@ -281,170 +235,153 @@ def collect(
         ("invariance", invariance),
     ):
         _check_variants(name, got, variants)
-
-    # (a-c) disentangle.py
-    correlation: dict[str, dict[str, list[float]]] = {}
-    mats: dict[str, list[np.ndarray]] = {}
-    gaps: dict[str, list[float]] = {}
-    dis_srcs: list[Source] = []
-    pairs, samples, cca, fgroups, cgroups = [], [], [], [], []
-    for k in variants:
-        correlation[k] = {m: [] for m in MEASURES}
-        mats[k], gaps[k] = [], []
-        for folder in disentangle[k]:
-            rec, src = load_json(folder, "disentangle", f"--disentangle {k}")
-            dis_srcs.append(src)
-            for meas in MEASURES:
-                correlation[k][meas].append(
-                    number(rec, ["metrics", "correlation", "mean", meas], src)
-                )
-            pairs.append(len(get(rec, ["metrics", "correlation", "pairs"], src)))
-            samples.append(int(number(rec, ["metrics", "num_samples"], src)))
-            cca.append(int(number(rec, ["options", "cca_components"], src)))
-            fgroups.append(list(get(rec, [*FP, "feature_groups"], src)))
-            cgroups.append(list(get(rec, [*FP, "factor_groups"], src)))
-            try:
-                mat = np.asarray(get(rec, [*FP, "matrix"], src), dtype=np.float64)
-            except (TypeError, ValueError) as exc:
-                raise src.error(
-                    f"'factor_prediction.matrix' is not a numeric matrix ({exc})"
-                ) from exc
-            if mat.shape != (len(fgroups[-1]), len(cgroups[-1])):
-                raise src.error(
-                    f"'factor_prediction.matrix' has shape {mat.shape}, expected "
-                    f"{(len(fgroups[-1]), len(cgroups[-1]))} (feature x factor groups)"
-                )
-            mats[k].append(mat)
-            gaps[k].append(number(rec, [*FP, "diagonal_gap"], src))
-    fix = "run disentangle.py with the same options on the same split for every model"
-    _same(fgroups, "factor_prediction.feature_groups", dis_srcs, fix)
-    _same(cgroups, "factor_prediction.factor_groups", dis_srcs, fix)
-    _same(pairs, "the number of group pairs", dis_srcs, fix)
-    _same(samples, "num_samples", dis_srcs, fix)
-    _same(cca, "options.cca_components", dis_srcs, fix)
-    matrices = {k: np.stack(v) for k, v in mats.items()}  # (seeds, feature, factor groups)
+    if retrained is not None and retrained[0] not in variants:
+        raise UserError(
+            f"--retrained {retrained[0]}={retrained[1]}: unknown variant; use one of {variants}"
+        )
+    dis = _read(DisentanglementMetrics, disentangle, "--disentangle")
+    rob = _read(RobustnessMetrics, robustness, "--robustness")
+    ig = {k: v[0] for k, v in _read(InterpretabilityMetrics, interpret, "--interpret").items()}
+    inv = {k: v[0] for k, v in _read(InvarianceMetrics, invariance, "--invariance").items()}
     extra = None
     if retrained is not None:
-        variant, folder = retrained
-        if variant not in variants:
-            raise UserError(
-                f"--retrained {variant}={folder}: unknown variant; use one of {variants}"
-            )
-        rec, src = load_json(folder, "disentangle", f"--retrained {variant}")
-        extra = (
-            variant,
-            {m: number(rec, ["metrics", "correlation", "mean", m], src) for m in MEASURES},
-        )
-
-    # (d) interpret.py
-    ig_shares, ig_groups, baselines, int_srcs = {}, [], [], []
-    for k in variants:
-        rec, src = load_json(interpret[k][0], "interpret", f"--interpret {k}")
-        int_srcs.append(src)
-        groups = list(get(rec, ["metrics", "groups"], src))
-        labels = get(rec, ["metrics", "labels"], src)
-        if not isinstance(labels, Mapping) or not labels:
-            raise src.error("'labels' is empty")
-        ig_shares[k] = np.array(
-            [
-                [number(rec, ["metrics", "labels", lab, "shares", g], src) for g in groups]
-                for lab in labels
-            ]
-        )
-        ig_groups.append(groups)
-        baselines.append(str(get(rec, ["options", "baseline"], src)))
-    fix = "run interpret.py with the same --groups and --baseline for every model"
-    _same(ig_groups, "groups", int_srcs, fix)
-    _same(baselines, "options.baseline", int_srcs, fix)
-
-    # (e) robustness.py
-    probe: dict[str, dict[str, dict[str, list[float]]]] = {}
-    rob_srcs, labels_, sets_ = [], [], []
-    chances: dict[str, list[float]] = {split: [] for split, *_ in SPLITS}
-    chance_srcs: list[Source] = []
-    for k in variants:
-        probe[k] = {}
-        for folder in robustness[k]:
-            rec, src = load_json(folder, "robustness", f"--robustness {k}")
-            rob_srcs.append(src)
-            labels_.append(str(get(rec, ["metrics", "label"], src)))
-            p = get(rec, ["metrics", "probe"], src)
-            if not isinstance(p, Mapping) or not p:
-                raise src.error("'probe' is empty (run with --train/--test/--ood)")
-            sets_.append(list(p))
-            for s in p:
-                for split, *_ in SPLITS:
-                    acc = number(rec, ["metrics", "probe", s, split], src)
-                    probe[k].setdefault(s, {}).setdefault(split, []).append(acc)
-                    chances[split].append(
-                        number(rec, ["metrics", "probe", s, f"chance_{split}"], src)
-                    )
-                    chance_srcs.append(src)
-    fix = "run robustness.py with the same --label and --group_sets for every model"
-    label = _same(labels_, "label", rob_srcs, fix)
-    group_sets = _same(sets_, "the probe's group sets", rob_srcs, fix)
-    chance = {}
-    for split, vals in chances.items():
-        i = int(np.argmax(np.abs(np.asarray(vals) - vals[0])))
-        if abs(vals[i] - vals[0]) > 1e-9:
-            raise UserError(
-                f"{chance_srcs[i].path}: chance_{split} is {vals[i]} but {vals[0]} in "
-                f"{chance_srcs[0].path}; the probes must be scored on the same {split} split "
-                "for one chance line (extract every model's features with the same data.num_* "
-                "settings)"
-            )
-        chance[split] = vals[0]
-
-    # (f) invariance.py
-    inv, inv_groups, kinds, images, splits, inv_srcs = {}, [], [], [], [], []
-    for k in variants:
-        rec, src = load_json(invariance[k][0], "invariance", f"--invariance {k}")
-        inv_srcs.append(src)
-        table = get(rec, ["metrics", "invariance"], src)
-        if not isinstance(table, Mapping) or not table:
-            raise src.error("'invariance' is empty")
-        kinds.append(list(table))
-        groups = list(get(rec, ["metrics", "invariance", kinds[-1][0]], src))
-        inv_groups.append(groups)
-        inv[k] = {
-            kind: [
-                number(rec, ["metrics", "invariance", kind, g, "change_vs_spread"], src)
-                for g in groups
-            ]
-            for kind in table
-        }
-        images.append(int(number(rec, ["metrics", "num_images"], src)))
-        splits.append(str(get(rec, ["metrics", "split"], src)))
-    fix = "run invariance.py with the same --perturb, --split and --num_images for every model"
-    _same(kinds, "the perturbed kinds", inv_srcs, fix)
-    _same(inv_groups, "the groups", inv_srcs, fix)
-    _same(images, "num_images", inv_srcs, fix)
-    _same(splits, "split", inv_srcs, fix)
-
+        rec = read(DisentanglementMetrics, retrained[1], f"--retrained {retrained[0]}")
+        corr = _need(rec, rec.metrics.correlation, "metrics.correlation")
+        extra = (retrained[0], {m: corr.mean[m] for m in MEASURES})
     return DemoResults(
         variants=variants,
-        correlation=correlation,
-        num_pairs=pairs[0],
-        num_samples=samples[0],
-        cca_components=cca[0],
+        **_disentanglement(dis),
         retrained=extra,
-        feature_groups=fgroups[0],
-        factor_groups=cgroups[0],
-        factor_matrices=matrices,
-        diagonal_gaps=gaps,
-        ig_groups=ig_groups[0],
-        ig_shares=ig_shares,
-        ig_baseline=baselines[0],
-        probe_label=label,
-        group_sets=group_sets,
-        probe=probe,
-        chance=chance,
-        inv_groups=inv_groups[0],
-        inv_kinds=kinds[0],
-        invariance=inv,
-        inv_images=images[0],
-        inv_split=splits[0],
+        **_attribution(ig),
+        **_probes(rob),
+        **_invariance(inv),
     )
+
+
+def _disentanglement(dis: Mapping[str, list[Results[DisentanglementMetrics]]]) -> dict[str, Any]:
+    """(a-c) disentangle.py: correlation means per seed, factor matrices, diagonal gaps."""
+    records = [r for v in dis.values() for r in v]
+    for r in records:
+        corr = _need(r, r.metrics.correlation, "metrics.correlation")
+        gp = _need(r, r.metrics.factor_prediction, "metrics.factor_prediction")
+        finite([corr.mean[m] for m in MEASURES], "metrics.correlation.mean", r)
+        shape = (len(gp.feature_groups), len(gp.factor_groups))
+        if len(gp.matrix) != shape[0] or any(len(row) != shape[1] for row in gp.matrix):
+            raise r.error(
+                f"'metrics.factor_prediction.matrix' is not {shape[0]} x {shape[1]} "
+                "(feature x factor groups)"
+            )
+        finite(gp.matrix, "metrics.factor_prediction.matrix", r)
+    fix = "run disentangle.py with the same options on the same split for every model"
+
+    def fp(r: Results[DisentanglementMetrics]) -> FactorPredictionResults:
+        return r.metrics.factor_prediction
+
+    return {
+        "correlation": {
+            k: {m: [r.metrics.correlation.mean[m] for r in v] for m in MEASURES}
+            for k, v in dis.items()
+        },
+        "feature_groups": _same(
+            records, "factor_prediction.feature_groups", lambda r: fp(r).feature_groups, fix
+        ),
+        "factor_groups": _same(
+            records, "factor_prediction.factor_groups", lambda r: list(fp(r).factor_groups), fix
+        ),
+        "num_pairs": _same(
+            records, "the number of group pairs", lambda r: len(r.metrics.correlation.pairs), fix
+        ),
+        "num_samples": _same(records, "num_samples", lambda r: r.metrics.num_samples, fix),
+        "cca_components": _same(
+            records, "options.cca_components", lambda r: r.option("cca_components", int), fix
+        ),
+        # (seeds, feature groups, factor groups)
+        "factor_matrices": {
+            k: np.stack([np.asarray(fp(r).matrix) for r in v]) for k, v in dis.items()
+        },
+        "diagonal_gaps": {k: [fp(r).diagonal_gap for r in v] for k, v in dis.items()},
+    }
+
+
+def _attribution(ig: Mapping[str, Results[InterpretabilityMetrics]]) -> dict[str, Any]:
+    """(d) interpret.py: IG shares per label and group."""
+    records = list(ig.values())
+    for r in records:
+        _need(r, r.metrics.labels, "metrics.labels", "explain at least one label")
+    fix = "run interpret.py with the same --groups and --baseline for every model"
+    groups = _same(records, "groups", lambda r: r.metrics.groups, fix)
+    shares = {
+        k: finite(
+            [[lab.shares[g] for g in groups] for lab in r.metrics.labels.values()],
+            "metrics.labels.*.shares",
+            r,
+        )
+        for k, r in ig.items()
+    }
+    return {
+        "ig_groups": groups,
+        "ig_shares": shares,
+        "ig_baseline": _same(records, "options.baseline", lambda r: r.option("baseline", str), fix),
+    }
+
+
+def _probes(rob: Mapping[str, list[Results[RobustnessMetrics]]]) -> dict[str, Any]:
+    """(e) robustness.py: probe accuracy per set, split and seed; each split's chance."""
+    records = [r for v in rob.values() for r in v]
+    for r in records:
+        _need(r, r.metrics.probe, "metrics.probe", "run with --train/--test/--ood")
+    fix = "run robustness.py with the same --label and --group_sets for every model"
+    label = _same(records, "label", lambda r: r.metrics.label, fix)
+    sets = _same(records, "the probe's group sets", lambda r: list(r.metrics.probe), fix)
+    probe = {
+        k: {s: {split: [getattr(r.metrics.probe[s], split) for r in v] for split, *_ in SPLITS}
+            for s in sets}
+        for k, v in rob.items()
+    }  # fmt: skip
+    chance = {}
+    for split, *_ in SPLITS:
+        key = f"chance_{split}"
+        values = [(getattr(p, key), r) for r in records for p in r.metrics.probe.values()]
+        first, first_record = values[0]
+        for v, r in values:
+            if abs(v - first) > 1e-9:
+                raise r.error(
+                    f"{key} is {v} but {first} in {first_record.path}; the probes must be scored "
+                    f"on the same {split} split for one chance line (extract every model's "
+                    "features with the same data.num_* settings)"
+                )
+        chance[split] = first
+    return {"probe_label": label, "group_sets": sets, "probe": probe, "chance": chance}
+
+
+def _invariance(inv: Mapping[str, Results[InvarianceMetrics]]) -> dict[str, Any]:
+    """(f) invariance.py: change_vs_spread per kind and group."""
+    records = list(inv.values())
+    for r in records:
+        _need(r, r.metrics.invariance, "metrics.invariance")
+    fix = "run invariance.py with the same --perturb, --split and --num_images for every model"
+    kinds = _same(records, "the perturbed kinds", lambda r: list(r.metrics.invariance), fix)
+    groups = _same(
+        records, "the groups", lambda r: list(next(iter(r.metrics.invariance.values()))), fix
+    )
+    table = {
+        k: {
+            kind: finite(
+                [r.metrics.invariance[kind][g].change_vs_spread for g in groups],
+                f"metrics.invariance.{kind}.*.change_vs_spread",
+                r,
+            ).tolist()
+            for kind in kinds
+        }
+        for k, r in inv.items()
+    }
+    return {
+        "inv_groups": groups,
+        "inv_kinds": kinds,
+        "invariance": table,
+        "inv_images": _same(records, "num_images", lambda r: r.metrics.num_images, fix),
+        "inv_split": _same(records, "split", lambda r: r.metrics.split, fix),
+    }
 
 
 def _seeds(n: int) -> str:
@@ -642,7 +579,7 @@ def _panel_invariance(ax, r: DemoResults) -> None:
     ax.set_ylim(0, top)
 
 
-def demo_figure(r: DemoResults, title: str = DEFAULT_TITLE):
+def demo_figure(r: DemoResults, title: str | None = None):
     """The six-panel matplotlib ``Figure`` (17 x 9.5 in; not saved)."""
     fig, axes = pyplot().subplots(2, 3, figsize=(17, 9.5))
     _panel_correlation(axes[0, 0], r)
@@ -651,21 +588,19 @@ def demo_figure(r: DemoResults, title: str = DEFAULT_TITLE):
     _panel_ig(axes[1, 0], r)
     _panel_probe(axes[1, 1], r)
     _panel_invariance(axes[1, 2], r)
-    fig.suptitle(title, fontsize=13)
+    fig.suptitle(title or r.title(), fontsize=13)
     fig.tight_layout()
     return fig
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging(args.verbose)
-    out = Path(args.output)
-    if out.suffix.lower() != ".png":
-        raise UserError(f"--output {out}: must end in .png, e.g. docs/analysis_demo.png")
-    if out.is_dir():
-        raise UserError(f"--output {out}: is a folder; pass a .png file path")
-    if out.exists() and not args.overwrite:
-        raise UserError(f"--output {out}: exists; pass --overwrite or another --output")
+    cli.setup_logging(args.verbose)
+    if args.output is None:
+        raise UserError("--output: required, e.g. --output docs/analysis_demo.png")
+    if args.output.suffix.lower() != ".png":
+        raise UserError(f"--output {args.output}: must end in .png, e.g. docs/analysis_demo.png")
+    out = cli.check_output_file(args.output, args.overwrite)
     retrained = None
     if args.retrained is not None:
         one = parse_variants([args.retrained], "--retrained", single=True)
@@ -677,8 +612,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parse_variants(args.invariance, "--invariance", single=True),
         retrained,
     )
-    fig = demo_figure(r, args.title)
-    save_png(fig, out, dpi=110, bbox_inches=None)
+    save_png(demo_figure(r, args.title), out, dpi=110, bbox_inches=None)
     print(
         f"wrote {out}; {r.probe_label} majority class: test {r.chance['in_distribution']:.4f}, "
         f"ood {r.chance['ood']:.4f}"
@@ -687,4 +621,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(cli_main(main))
+    cli.run(main)

@@ -1,9 +1,15 @@
-"""analysis/demo_figure.py on JSON files written by the real analysis CLIs from tiny feature files."""
+"""docs/tools/demo_figure.py on results written by the real analysis CLIs from tiny feature files
+(the invariance results through their record: invariance.py needs a trained model)."""
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import json
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import matplotlib
 
@@ -12,12 +18,33 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 
-import run
-from analysis import demo_figure, disentangle, interpret, invariance, robustness
+from analysis import disentangle, interpret, robustness
+from analysis.records import (
+    InvarianceMetrics,
+    InvarianceRow,
+    PerturbationRanges,
+    SceneChange,
+    write,
+)
 from analysis.toy_codes import toy_physical_features
 from unsup3d.cli import cli_main
 from unsup3d.errors import UserError
 from unsup3d.features import FeatureSet, save_features
+
+SCRIPT = Path(__file__).resolve().parents[2] / "docs" / "tools" / "demo_figure.py"
+
+
+@pytest.fixture(scope="module")
+def demo_figure():
+    """The script as a module (dataclasses need it in sys.modules while it is executed)."""
+    spec = importlib.util.spec_from_file_location("demo_figure", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["demo_figure"] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules["demo_figure"]
+    return module
 
 
 def _feature_file(path, seed, threshold=0.0, light_view_range=(0.0, 1.0), num=200):
@@ -37,23 +64,26 @@ def _feature_file(path, seed, threshold=0.0, light_view_range=(0.0, 1.0), num=20
     )
 
 
-# A 1-step 16-px model for analysis/invariance.py (as in test_model_analysis.py).
-TINY_RUN = """
-run: {{output_dir: {out}, seed: 3}}
-data: {{name: synthetic_faces, image_size: 16, num_train: 8, num_val: 4, num_test: 4}}
-model: {{preset: small}}
-loss: {{lam_perc: 0.0}}
-trainer: {{num_epochs: 1, batch_size: 4, log_freq: 1, tensorboard: false}}
-"""
-
-
-def _invariance_folder(root):
-    cfg = root / "tiny.yaml"
-    cfg.write_text(TINY_RUN.format(out=root / "run"))
-    argv = ["--config", str(cfg), "--num_workers", "0", "--set", "trainer.max_steps=1"]
-    assert run.main(argv) == 0
-    argv = ["--checkpoint", str(root / "run" / "last.pt"), "--num_images", "4", "--no_figures"]
-    assert invariance.main([*argv, "--output_dir", str(root / "inv")]) == 0
+def _invariance_folder(folder):
+    """invariance.json as invariance.py writes it, with made-up movements."""
+    rows = {
+        g: InvarianceRow(0.1 * (i + 1), 0.2 * (i + 1), 4, 0.15 * (i + 1))
+        for i, g in enumerate(("depth", "albedo", "light", "view"))
+    }
+    change = SceneChange(0.2, 0.2, 30.0, 0.0, 0.0)
+    metrics = InvarianceMetrics(
+        split="test",
+        num_images=4,
+        ranges=PerturbationRanges(0.5, 45.0, 22.5, 45.0),
+        invariance={"light": rows, "view": rows},
+        reconstruction=rows,
+        scene_change={"light": change, "view": change},
+        image_change={"light": 0.1, "view": 0.05},
+        most_moved={"light": "view", "view": "view"},
+    )
+    folder.mkdir()
+    args = argparse.Namespace(checkpoint="ck.pt", num_images=4)
+    write(folder, metrics, inputs=[], args=args, argv=["--num_images", "4"])
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +105,11 @@ def results(tmp_path_factory):
     assert robustness.main([*argv, str(root / "rob"), "--no_cluster", "--no_figures"]) == 0
     argv = [str(root / "test1.npz"), "--output_dir", str(root / "int"), "--no_figures"]
     assert interpret.main([*argv, "--max_explain", "16", "--n_steps", "8"]) == 0
-    _invariance_folder(root)
+    argv = [str(root / "test1.npz"), "--output_dir", str(root / "int_mean"), "--no_figures"]
+    assert (
+        interpret.main([*argv, "--max_explain", "8", "--n_steps", "4", "--baseline", "mean"]) == 0
+    )
+    _invariance_folder(root / "inv")
     return root
 
 
@@ -94,7 +128,7 @@ def _argv(root, out, **replace):
     return argv
 
 
-def test_writes_the_figure(results, tmp_path, capsys):
+def test_writes_the_figure(demo_figure, results, tmp_path, capsys):
     out = tmp_path / "figs" / "demo.png"
     assert demo_figure.main(_argv(results, out)) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -105,7 +139,7 @@ def test_writes_the_figure(results, tmp_path, capsys):
     assert [p.name for p in out.parent.iterdir()] == ["demo.png"]  # no temporary file left
 
 
-def test_chance_lines_come_from_each_split(results):
+def test_chance_lines_come_from_each_split(demo_figure, results):
     rob = json.loads((results / "rob" / "robustness.json").read_text())["metrics"]
     r = demo_figure.collect(
         {"LV": [results / "dis1"], "none": [results / "dis2"]},
@@ -126,7 +160,7 @@ def test_chance_lines_come_from_each_split(results):
     assert r.correlation["none"]["cca_mean"] == [dis["correlation"]["mean"]["cca_mean"]]
 
 
-def test_missing_key_names_file_and_fix(results, tmp_path, capsys):
+def test_missing_key_names_file_and_fix(demo_figure, results, tmp_path, capsys):
     old = tmp_path / "rob_old"
     shutil.copytree(results / "rob", old)
     record = json.loads((old / "robustness.json").read_text())
@@ -152,15 +186,18 @@ def test_missing_key_names_file_and_fix(results, tmp_path, capsys):
         ({"--interpret": ["LV={root}/int", "lv={root}/int"]}, "give the same variant names"),
         ({"--robustness": ["LV:{root}/rob", "none={root}/rob"]}, "expected VARIANT=DIR"),
         ({"--retrained": ["off={root}/dis1"]}, "unknown variant"),
+        ({"--interpret": ["LV={root}/int", "none={root}/int_mean"]}, "is 'mean' but 'zero' in"),
+        ({"--disentangle": ["LV={root}/rob", "none={root}/dis1"]}, "no disentanglement.json"),
+        ({"--robustness": ["LV={root}/rob", "none={root}/dis1"]}, "no robustness.json"),
     ],
 )
-def test_bad_inputs_are_one_line_errors(results, tmp_path, replace, message):
+def test_bad_inputs_are_one_line_errors(demo_figure, results, tmp_path, replace, message):
     replace = {k: [v.format(root=results) for v in vals] for k, vals in replace.items()}
     with pytest.raises(UserError, match=message):
         demo_figure.main(_argv(results, tmp_path / "x.png", **replace))
 
 
-def test_existing_output_needs_overwrite(results, tmp_path):
+def test_existing_output_needs_overwrite(demo_figure, results, tmp_path):
     out = tmp_path / "demo.png"
     out.write_bytes(b"old")
     with pytest.raises(UserError, match="exists; pass --overwrite"):
@@ -168,3 +205,27 @@ def test_existing_output_needs_overwrite(results, tmp_path):
     assert out.read_bytes() == b"old"
     assert demo_figure.main([*_argv(results, out), "--overwrite"]) == 0
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_title_says_what_the_inputs_are_unless_given(demo_figure, results, tmp_path):
+    r = demo_figure.collect(
+        {"LV": [results / "dis1", results / "dis2"], "none": [results / "dis2", results / "dis1"]},
+        {"LV": [results / "rob"], "none": [results / "rob"]},
+        {"LV": [results / "int"], "none": [results / "int"]},
+        {"LV": [results / "inv"], "none": [results / "inv"]},
+    )
+    assert r.title() == (
+        "analysis/ CLIs on two model variants, LV vs none (2 training seeds each; 200 test images)"
+    )
+    assert demo_figure.demo_figure(r).get_suptitle() == r.title()
+    assert demo_figure.demo_figure(r, "my run").get_suptitle() == "my run"
+    matplotlib.pyplot.close("all")
+
+
+def test_the_documented_command_runs_as_a_script(tmp_path):
+    # `python docs/tools/demo_figure.py ...` from anywhere: the packages come from the install.
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--help"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--disentangle" in done.stdout and "--title" in done.stdout

@@ -8,17 +8,21 @@ import numpy as np
 import pytest
 
 from analysis.disentangle import main
+from analysis.records import DisentanglementMetrics
 from unsup3d.cli import cli_main
 from unsup3d.errors import UserError
 
 FAST = ["--fvae_train", "200", "--fvae_eval", "200", "--cca_components", "4"]
 
 
-def test_cli_writes_table_json_and_figures(toy_feature_file, tmp_path, capsys):
+def test_cli_writes_table_json_and_figures(toy_feature_file, tmp_path, capsys, read_back):
     out = tmp_path / "out"
     assert main([str(toy_feature_file), "--output_dir", str(out), *FAST]) == 0
     table = capsys.readouterr().out
     assert "matched_abs_r" in table and "MIG" in table and "diagonal gap" in table
+    record = read_back(DisentanglementMetrics, out)
+    assert record.option("cca_components", int) == 4
+    assert record.metrics.table() == table.rstrip("\n")
     rec = json.loads((out / "disentanglement.json").read_text())
     m = rec["metrics"]
     assert m["groups"] == ["depth", "albedo", "light", "view"]
@@ -32,7 +36,7 @@ def test_cli_writes_table_json_and_figures(toy_feature_file, tmp_path, capsys):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_cli_gbt_dci_and_group_subset(toy_feature_file, tmp_path):
+def test_cli_gbt_dci_and_group_subset(toy_feature_file, tmp_path, read_back):
     out = tmp_path / "gbt"
     args = [
         str(toy_feature_file),
@@ -51,15 +55,19 @@ def test_cli_gbt_dci_and_group_subset(toy_feature_file, tmp_path):
         "--no_figures",
     ]
     assert main(args) == 0
+    assert read_back(DisentanglementMetrics, out).metrics.factor_metrics.sap is None
     m = json.loads((out / "disentanglement.json").read_text())["metrics"]
     assert m["factor_prediction"]["feature_groups"] == ["depth", "light"]
     assert 0.0 <= m["factor_metrics"]["dci"]["disentanglement"] <= 1.0
     assert "correlation" not in m and not list(out.glob("*.png"))
 
 
-def test_cli_without_factors_reports_correlation_only(toy_feature_file_no_factors, tmp_path):
+def test_cli_without_factors_reports_correlation_only(
+    toy_feature_file_no_factors, tmp_path, read_back
+):
     out = tmp_path / "plain"
     assert main([str(toy_feature_file_no_factors), "--output_dir", str(out), *FAST]) == 0
+    read_back(DisentanglementMetrics, out)
     m = json.loads((out / "disentanglement.json").read_text())["metrics"]
     assert "correlation" in m and "factor_metrics" not in m and "factor_prediction" not in m
 
