@@ -437,7 +437,7 @@ def test_masks_align_with_the_rendered_image():
 @pytest.mark.parametrize("maker", [synthetic_faces, synthetic_cars])
 def test_windowed_painting_equals_painting_everywhere(maker, monkeypatch):
     """Parts are painted in windows for speed; each window holds its part's whole support."""
-    from unsup3d.data import synthetic
+    from unsup3d.data.synthetic import draw
 
     ds = maker("train", 32, num_images=24, images_per_identity=1)
     p = ds.sample_params(range(24))
@@ -448,7 +448,7 @@ def test_windowed_painting_equals_painting_everywhere(maker, monkeypatch):
         p.expression = corners.repeat(8, 1)
     colour = torch.full((24, 3), 0.5)
     windowed = ds.model.canonical(p, 32, colour)
-    monkeypatch.setattr(synthetic._Canvas, "full_windows", True)
+    monkeypatch.setattr(draw.Canvas, "full_windows", True)
     everywhere = ds.model.canonical(p, 32, colour)
     for a, b in zip(windowed, everywhere):
         torch.testing.assert_close(a, b, rtol=0, atol=0)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from unsup3d.data.synthetic import CAR_CLASSES, EMOTIONS, SyntheticDataset
+from unsup3d.data.synthetic import CAR_CLASSES, EMOTION_RANGES, EMOTIONS, SyntheticDataset
 from unsup3d.cli import cli_main, setup_logging
 from unsup3d.errors import UserError
 from unsup3d.utils import atomic_path
@@ -83,12 +83,10 @@ def _face_rows(size: int, seed: int) -> list[tuple[str, torch.Tensor]]:
     view.view[:, 1] = torch.deg2rad(torch.linspace(-45.0, 45.0, COLUMNS))
     rows.append(("yaw -45 .. 45 deg", train.render(view)["image"]))
     # the five emotions (their range midpoints) on two identities
-    from unsup3d.data.synthetic import _EMOTION_RANGES
-
     emo = train.sample_params([idx[2]] * 5 + [idx[5]] * 5)
     emo.view.zero_()
     emo.category = torch.arange(10) % 5
-    emo.expression = _EMOTION_RANGES.mean(-1)[emo.category]
+    emo.expression = EMOTION_RANGES.mean(-1)[emo.category]
     rows.append(("emotions: " + ", ".join(e[:3] for e in EMOTIONS), train.render(emo)["image"]))
     ood = SyntheticDataset("synthetic_faces", "ood", size, seed=seed, num_images=100)
     rows.append(("OOD light + view", ood.generate_batch(range(0, 10 * COLUMNS, 10))["image"]))
