@@ -30,7 +30,7 @@ def test_unknown_option_lists_the_accepted_ones(utkface_root):
 
 
 def test_every_file_loader_takes_the_common_options():
-    # The synthetic data (registered by unsup3d.data.synthetic) has its own options.
+    # The synthetic data is generated: its options are the generator's (tests/data/synthetic).
     for name, factory in DATASETS.items():
         if name.startswith("synthetic"):
             continue

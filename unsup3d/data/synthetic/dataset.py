@@ -15,7 +15,7 @@ car model, and the image from `Renderer.render_scene`, as the inverse renderer a
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -498,8 +498,18 @@ def build_synthetic(
     return SyntheticDataset(name, split, image_size, **kwargs)
 
 
-def synthetic_factory(name: str):
-    """A `unsup3d.data.registry` factory ``(root, split, image_size, **options)`` for ``name``."""
+def synthetic_factory(name: str) -> Callable[..., SyntheticDataset]:
+    """The registry factory of ``name``, as `unsup3d.data.registry.DATASETS` lists it.
+
+    Args:
+        name: ``synthetic_faces`` or ``synthetic_cars``.
+
+    Returns:
+        ``factory(root, split, image_size, *, seed, num_images, images_per_identity, noise,
+        frames_per_track, track_identities, keys)`` building a `SyntheticDataset`; ``root`` must
+        be empty (the data is generated), and the keyword options are the ones the registry's
+        option check accepts.
+    """
 
     def factory(
         root: str | os.PathLike | None,
@@ -538,15 +548,3 @@ def synthetic_factory(name: str):
         f"Registry factory of ``{name}`` (`SyntheticDataset`); ``root`` must be empty."
     )
     return factory
-
-
-def _register() -> None:
-    # Imported here: the registry imports this module at its end to run this registration.
-    from unsup3d.data.registry import DATASETS, register
-
-    for name in DATASET_NAMES:
-        if name not in DATASETS:
-            register(name)(synthetic_factory(name))
-
-
-_register()
