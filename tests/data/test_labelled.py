@@ -55,7 +55,7 @@ def test_utkface_in_the_wild_names_parse():
 def test_utkface_without_split_folders_names_the_split_tool(tmp_path):
     (tmp_path / "UTKFace").mkdir()
     with pytest.raises(
-        UserError, match=r"UTKFace/train: folder not found;.*python -m unsup3d.data.split"
+        UserError, match=r"UTKFace/train: folder not found;.*python -m unsup3d.tools.split"
     ):
         UTKFace(tmp_path / "UTKFace", "train", 64)
 

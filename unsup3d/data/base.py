@@ -41,7 +41,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,6 +128,20 @@ def list_images(folder: str | os.PathLike, fix: str, recursive: bool = True) -> 
     if not found:
         raise UserError(f"{folder}: no image files ({', '.join(IMAGE_EXTENSIONS)}); {fix}")
     return found
+
+
+def read_rows(path: str | os.PathLike) -> Iterator[tuple[int, list[str], str]]:
+    """The non-blank lines of a whitespace-separated text table (CelebA's and RAF-DB's lists,
+    track ids, identity files).
+
+    Yields:
+        (line number from 1, the line's fields, the line).
+    """
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            fields = line.split()
+            if fields:
+                yield lineno, fields, line
 
 
 def check_split(split: str, allowed: Sequence[str], dataset: str) -> str:

@@ -15,7 +15,7 @@ Labels: the 40 attributes as 0/1 (−1 → 0), in the file's order, plus ``ident
 identity number, 1..10,177) when ``identity_CelebA.txt`` is present. ``image_id`` is the file name.
 Splits: ``train``, ``val``, ``test`` (from the partition file) and ``all``. ``ids_file`` keeps only
 the images in an id list (e.g. the 6,000 seeded test images written by
-`unsup3d.data.celeba_subset`).
+`unsup3d.tools.celeba_subset`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from unsup3d.data.base import (
     FileImageDataset,
     Record,
     check_split,
+    read_rows,
     require_dir,
     require_file,
     resolve_path,
@@ -106,19 +107,15 @@ def read_attributes(path: Path) -> tuple[tuple[str, ...], dict[str, list[int]]]:
 def read_pairs(path: Path, what: str) -> dict[str, int]:
     """Parse a ``file integer`` list (partition or identity)."""
     table: dict[str, int] = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            try:
-                if len(fields) != 2:
-                    raise ValueError
-                table[fields[0]] = int(fields[1])
-            except ValueError:
-                raise UserError(
-                    f"{path}:{lineno}: expected '<file> <{what}>', got {line.strip()!r}"
-                ) from None
+    for lineno, fields, line in read_rows(path):
+        try:
+            if len(fields) != 2:
+                raise ValueError
+            table[fields[0]] = int(fields[1])
+        except ValueError:
+            raise UserError(
+                f"{path}:{lineno}: expected '<file> <{what}>', got {line.strip()!r}"
+            ) from None
     if not table:
         raise UserError(f"{path}: empty; expected one '<file> <{what}>' line per image")
     return table
@@ -170,7 +167,7 @@ class CelebA(FileImageDataset):
             if outside:
                 raise UserError(
                     f"{ids_file}: {len(outside)} id(s) are not in CelebA's '{split}' split "
-                    f"(e.g. {outside[0]}); write the list for this split (unsup3d.data.celeba_subset)"
+                    f"(e.g. {outside[0]}); write the list for this split (unsup3d.tools.celeba_subset)"
                 )
             files = sorted(set(wanted))
         no_attr = [f for f in files if f not in attrs]

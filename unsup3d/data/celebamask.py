@@ -1,6 +1,6 @@
 """CelebAMask-HQ for face parsing: images + 19-class masks in split folders.
 
-Layout (written by ``python -m unsup3d.data.celebamask_prepare``, or by the face_parsing
+Layout (written by ``python -m unsup3d.tools.celebamask_prepare``, or by the face_parsing
 scripts' g_mask.py + g_partition.py)::
 
     <root>/<split>_images/<id>.jpg|png     any image format
@@ -70,7 +70,7 @@ class CelebAMaskHQ(FileImageDataset):
         **common: Any,
     ) -> None:
         super().__init__(root, split, image_size, **common)
-        fix_root = "make it with python -m unsup3d.data.celebamask_prepare (docs/datasets.md)"
+        fix_root = "make it with python -m unsup3d.tools.celebamask_prepare (docs/datasets.md)"
         root = require_dir(root, fix_root)
         img_dir = require_dir(
             root / f"{split}_images", f"put the '{split}' face images there; {fix_root}"

@@ -7,7 +7,7 @@ Layout::
     <root>/test/**/...
 
 The split name is the sub-folder's name, so any split folder works (e.g. ``test_id``). Items have
-no labels; ``image_id`` is the path relative to the split folder. `python -m unsup3d.data.split`
+no labels; ``image_id`` is the path relative to the split folder. `python -m unsup3d.tools.split`
 makes this layout from one folder of images.
 """
 
@@ -27,7 +27,7 @@ def split_folder(root: str | os.PathLike, split: str, what: str) -> Path:
     return require_dir(
         root / split,
         f"put the '{split}' images of {what} there, or make train/val/test with "
-        f"`python -m unsup3d.data.split <all images> {root}`",
+        f"`python -m unsup3d.tools.split <all images> {root}`",
     )
 
 

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from unsup3d.data.base import FileImageDataset, Record, check_split, require_dir
+from unsup3d.data.base import FileImageDataset, Record, check_split, read_rows, require_dir
 from unsup3d.errors import UserError
 
 EMOTIONS = ("surprise", "fear", "disgust", "happiness", "sadness", "anger", "neutral")
@@ -36,20 +36,16 @@ def rafdb_root(root: str | os.PathLike) -> Path:
 def read_labels(path: Path) -> dict[str, int]:
     """``name label`` rows (label 1..7) → {name: label - 1}."""
     table: dict[str, int] = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            try:
-                label = int(fields[-1])
-                if len(fields) < 2 or not 1 <= label <= len(EMOTIONS):
-                    raise ValueError
-            except ValueError:
-                raise UserError(
-                    f"{path}:{lineno}: expected '<image name> <emotion 1..7>', got {line.strip()!r}"
-                ) from None
-            table[fields[0]] = label - 1
+    for lineno, fields, line in read_rows(path):
+        try:
+            label = int(fields[-1])
+            if len(fields) < 2 or not 1 <= label <= len(EMOTIONS):
+                raise ValueError
+        except ValueError:
+            raise UserError(
+                f"{path}:{lineno}: expected '<image name> <emotion 1..7>', got {line.strip()!r}"
+            ) from None
+        table[fields[0]] = label - 1
     if not table:
         raise UserError(f"{path}: empty; expected one '<image name> <emotion 1..7>' line per image")
     return table

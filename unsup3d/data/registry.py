@@ -143,4 +143,3 @@ def build_dataset(
                 f"{', '.join(sorted(allowed)) or 'none'}"
             )
     return factory(root, split, image_size, **options)
-

@@ -3,7 +3,7 @@
 Layout (unsup3d's ``syncar.zip`` unpacked into ``data/``)::
 
     <root>/{train,val,test}/**/*.png     (the paper: 28k train, 7k val, 7k test)
-    <root>/<classes file>                optional: written by `unsup3d.data.shapenet_classes`
+    <root>/<classes file>                optional: written by `unsup3d.tools.shapenet_classes`
 
 The release trains on crop (top 8, left 14, 100×100) then resize to 64: pass
 ``crop=[8, 14, 100, 100]`` (``experiments/train_shapenet_cars.yaml`` does).
@@ -37,7 +37,7 @@ def read_class_list(path: Path) -> tuple[dict[str, int], tuple[str, ...]]:
         except ValueError:
             raise UserError(
                 f"{path}: class_index {row['class_index']!r} is not an integer; rewrite the file "
-                "with python -m unsup3d.data.shapenet_classes"
+                "with python -m unsup3d.tools.shapenet_classes"
             ) from None
         if names.setdefault(idx, row["class_name"]) != row["class_name"]:
             raise UserError(
@@ -56,7 +56,7 @@ class ShapeNetCars(FileImageDataset):
         root: folder holding train/, val/, test/ (e.g. ``data/syncar``).
         split: split sub-folder.
         image_size: output size S (pixels).
-        classes_file: id list from `unsup3d.data.shapenet_classes` (``path``, ``class_index``,
+        classes_file: id list from `unsup3d.tools.shapenet_classes` (``path``, ``class_index``,
             ``class_name``); keeps only the listed images and adds label ``car_class``.
         verify: check every image header at build time.
         **common: crop, train, hflip, fraction, strict (see `unsup3d.data.base`).

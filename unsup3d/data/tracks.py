@@ -30,6 +30,7 @@ from unsup3d.data.base import (
     Record,
     check_split,
     list_images,
+    read_rows,
     require_dir,
     resolve_path,
 )
@@ -61,24 +62,20 @@ def find_ids_file(root: Path) -> Path:
 def read_track_names(path: Path) -> dict[int, str]:
     """``<track id> <name>`` rows after an optional header line → {track id: lower-case name}."""
     table: dict[int, str] = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            try:
-                track = int(fields[0])
-            except ValueError:
-                if lineno == 1:
-                    continue  # the header line
-                raise UserError(
-                    f"{path}:{lineno}: expected '<track id> <name>', got {line.strip()!r}"
-                ) from None
-            if len(fields) < 2:
-                raise UserError(
-                    f"{path}:{lineno}: track {track} has no name; expected '<track id> <name>'"
-                )
-            table[track] = fields[1].lower()
+    for lineno, fields, line in read_rows(path):
+        try:
+            track = int(fields[0])
+        except ValueError:
+            if lineno == 1:
+                continue  # the header line
+            raise UserError(
+                f"{path}:{lineno}: expected '<track id> <name>', got {line.strip()!r}"
+            ) from None
+        if len(fields) < 2:
+            raise UserError(
+                f"{path}:{lineno}: track {track} has no name; expected '<track id> <name>'"
+            )
+        table[track] = fields[1].lower()
     if not table:
         raise UserError(f"{path}: no '<track id> <name>' lines after the header")
     return table

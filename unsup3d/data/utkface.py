@@ -1,6 +1,6 @@
 """UTKFace: labels parsed from ``age_gender_race_date`` file names.
 
-Layout (after ``python -m unsup3d.data.split <UTKFace download> data/UTKFace``)::
+Layout (after ``python -m unsup3d.tools.split <UTKFace download> data/UTKFace``)::
 
     <root>/{train,val,test}/**/<age>_<gender>_<race>_<date&time>.jpg[.chip.jpg]
 
