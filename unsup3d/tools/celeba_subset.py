@@ -20,40 +20,23 @@ from unsup3d.data.base import hash_order, require_file
 from unsup3d.data.celeba import PARTITIONS, celeba_root, read_pairs
 from unsup3d.data.idlist import write_id_list
 from unsup3d.errors import UserError
-from unsup3d.tools import output_argument
+from unsup3d.tools import add_output_positional, output_argument, tool_parser
 
 
 def build_parser() -> cli.ArgumentParser:
-    shared = cli.shared_flags(
-        "output",
-        "overwrite",
-        "seed",
-        "verbose",
-        helps={
+    parser = tool_parser(
+        "celeba_subset",
+        "Write a seeded random subset of a CelebA split as an id list.",
+        {
             "output": "id list to write (instead of OUTPUT)",
-            "overwrite": "replace an existing output file",
+            "overwrite": None,
             "seed": "subset seed",
         },
     )
-    parser = cli.ArgumentParser(
-        prog="python -m unsup3d.tools.celeba_subset",
-        description="Write a seeded random subset of a CelebA split as an id list.",
-        parents=[shared],
-    )
     parser.add_argument("root", type=Path, help="CelebA folder holding list_eval_partition.txt")
-    parser.add_argument(
-        "positional_output",
-        metavar="OUTPUT",
-        type=Path,
-        nargs="?",
-        help="id list to write, e.g. data/celeba/attr_eval_6000.txt",
-    )
-    parser.add_argument(
-        "--split",
-        choices=sorted(PARTITIONS),
-        default="test",
-        help="partition to draw from (default test)",
-    )
+    add_output_positional(parser, "OUTPUT", "id list to write, e.g. data/celeba/attr_eval_6000.txt")
+    splits = sorted(PARTITIONS)
+    parser.add_argument("--split", choices=splits, default="test", help="partition (default test)")
     parser.add_argument(
         "--count", type=int, default=6000, help="images in the subset (default 6000, the paper's)"
     )
@@ -85,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     cli.setup_logging(args.verbose)
-    output = output_argument(parser, args.positional_output, args.output, "OUTPUT", "--output")
+    output = output_argument(parser, args, "OUTPUT", "--output")
     chosen, total = celeba_subset(args.root, args.split, args.count, args.seed)
     cli.check_output_file(output, args.overwrite)
     # The header names the tool as it was first published, so lists stay byte-identical.

@@ -33,38 +33,25 @@ from unsup3d import cli
 from unsup3d.data.base import CorruptImageError, decode_image, read_rows, require_dir, require_file
 from unsup3d.data.celeba import read_pairs
 from unsup3d.data.celebamask import CLASSES
-from unsup3d.data.idlist import read_id_list, write_id_list
+from unsup3d.data.idlist import read_id_list, write_split_list
 from unsup3d.errors import UserError
-from unsup3d.tools import output_argument
+from unsup3d.tools import add_output_positional, output_argument, tool_parser
 
 PARTITION_NAMES = {0: "train", 1: "val", 2: "test"}
 ID_FILE = "split_ids.txt"
 
 
 def build_parser() -> cli.ArgumentParser:
-    shared = cli.shared_flags(
-        "output_dir",
-        "overwrite",
-        "verbose",
-        helps={"output_dir": "output folder (instead of DST)"},
-    )
-    parser = cli.ArgumentParser(
-        prog="python -m unsup3d.tools.celebamask_prepare",
-        description="Write CelebAMask-HQ as <split>_images/ + <split>_masks/ at S×S for the "
-        "celebamask_hq loader.",
-        parents=[shared],
+    parser = tool_parser(
+        "celebamask_prepare",
+        "Write CelebAMask-HQ as <split>_images/ + <split>_masks/ at S×S for the celebamask_hq "
+        "loader.",
+        {"output_dir": "output folder (instead of DST)", "overwrite": None},
     )
     parser.add_argument("raw", type=Path, help="the CelebAMask-HQ release folder")
-    parser.add_argument("dst", type=Path, nargs="?", help="output folder, e.g. data/celebamask64")
-    parser.add_argument(
-        "--partition", type=Path, default=None, help="CelebA's list_eval_partition.txt"
-    )
-    parser.add_argument(
-        "--ids",
-        type=Path,
-        default=None,
-        help="id list (split, image_id) to use instead of --partition",
-    )
+    add_output_positional(parser, "DST", "output folder, e.g. data/celebamask64")
+    parser.add_argument("--partition", type=Path, help="CelebA's list_eval_partition.txt")
+    parser.add_argument("--ids", type=Path, help="id list (split, image_id) instead of --partition")
     parser.add_argument(
         "--size", type=int, default=64, help="output side in pixels (default 64, the paper's)"
     )
@@ -179,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     cli.setup_logging(args.verbose)
-    dst = output_argument(parser, args.dst, args.output_dir, "DST", "--output_dir")
+    dst = output_argument(parser, args, "DST", "--output_dir")
     raw = require_dir(args.raw, "unpack the CelebAMask-HQ release there")
     require_dir(raw / "CelebA-HQ-img", "the release's CelebA-HQ-img/ goes there")
     require_dir(
@@ -195,20 +182,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     split_of = split_of_images(mapping, args.ids, args.partition)
     cli.prepare_output_dir(dst, args.overwrite)
     written = write_pairs(raw, dst, split_of, args.size)
-    counts: dict[str, int] = {}
-    for split, _ in written:
-        counts[split] = counts.get(split, 0) + 1
     source = f"ids {args.ids.name}" if args.ids else f"partition {args.partition.name}"
     # The header names the tool as it was first published, so lists stay byte-identical.
-    write_id_list(
-        dst / ID_FILE,
-        ("split", "image_id"),
-        written,
-        comments=[
-            f"unsup3d.data.celebamask_prepare size={args.size} from={source}",
-            "counts: " + " ".join(f"{k}={v}" for k, v in counts.items()),
-        ],
-    )
+    header = f"unsup3d.data.celebamask_prepare size={args.size} from={source}"
+    counts = write_split_list(dst / ID_FILE, ("split", "image_id"), written, header)
     summary = ", ".join(f"{k} {v}" for k, v in counts.items())
     print(f"{dst}: {summary} at {args.size}×{args.size}")
     return 0

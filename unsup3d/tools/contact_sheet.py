@@ -24,6 +24,7 @@ from PIL import Image, ImageDraw, ImageFont
 from unsup3d import cli
 from unsup3d.data.synthetic import CAR_CLASSES, EMOTION_RANGES, EMOTIONS, SyntheticDataset
 from unsup3d.errors import UserError
+from unsup3d.tools import tool_parser
 from unsup3d.utils import atomic_path
 
 COLUMNS = 10
@@ -140,17 +141,11 @@ def contact_sheet(size: int = 64, scale: int = 2, seed: int = 0) -> Image.Image:
 
 
 def build_parser() -> cli.ArgumentParser:
-    shared = cli.shared_flags(
-        "output",
-        "seed",
-        "verbose",
+    parser = tool_parser(
+        "contact_sheet",
+        "Write a contact sheet (PNG) of the synthetic faces and cars.",
+        {"output": "PNG to write (replaced if it exists)", "seed": "dataset seed"},
         defaults={"output": Path("docs/synthetic_contact_sheet.png")},
-        helps={"output": "PNG to write (replaced if it exists)", "seed": "dataset seed"},
-    )
-    parser = cli.ArgumentParser(
-        prog="python -m unsup3d.tools.contact_sheet",
-        description="Write a contact sheet (PNG) of the synthetic faces and cars.",
-        parents=[shared],
     )
     parser.add_argument("--out", dest="output", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, default=64, help="image size S in pixels (64)")

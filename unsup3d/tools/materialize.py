@@ -18,27 +18,29 @@ from pathlib import Path
 from unsup3d import cli
 from unsup3d.data.synthetic import DATASET_NAMES, SPLITS
 from unsup3d.data.synthetic.materialize import materialize
+from unsup3d.tools import tool_parser
 from unsup3d.utils import keep_freed_memory
+
+# The dataset's options, passed to `materialize` by name: (name, type, default, help).
+DATASET_OPTIONS = (
+    ("noise", float, 1.0, "nuisance scale (1; 0 = none)"),
+    ("images_per_identity", int, 10, "consecutive images per identity (10)"),
+    ("frames_per_track", int, 10, "frames per track, tracks split (10)"),
+    ("track_identities", int, 10, "test identities in the tracks split (10)"),
+)
 
 
 def build_parser() -> cli.ArgumentParser:
-    shared = cli.shared_flags(
-        "output_dir",
-        "overwrite",
-        "seed",
-        "verbose",
-        helps={
+    parser = tool_parser(
+        "materialize",
+        "Write synthetic faces/cars to disk in the layouts the real loaders read (image folders, "
+        "CelebA tables, CelebAMask-HQ masks, face tracks, RAF-DB, ShapeNet classes). Re-running "
+        "resumes: existing files are skipped.",
+        {
             "output_dir": "output folder, e.g. data/synthetic_faces (required)",
             "overwrite": "rewrite existing files (other options allowed)",
             "seed": "dataset seed",
         },
-    )
-    parser = cli.ArgumentParser(
-        prog="python -m unsup3d.tools.materialize",
-        description="Write synthetic faces/cars to disk in the layouts the real loaders read "
-        "(image folders, CelebA tables, CelebAMask-HQ masks, face tracks, RAF-DB, ShapeNet "
-        "classes). Re-running resumes: existing files are skipped.",
-        parents=[shared],
     )
     parser.add_argument("--out", dest="output_dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--name", default="synthetic_faces", choices=DATASET_NAMES, help="dataset")
@@ -53,19 +55,8 @@ def build_parser() -> cli.ArgumentParser:
         default=None,
         help="images per split: one value, or one per split (default: 20000 train, 1000 others)",
     )
-    parser.add_argument("--noise", type=float, default=1.0, help="nuisance scale (1; 0 = none)")
-    parser.add_argument(
-        "--images_per_identity", type=int, default=10, help="consecutive images per identity (10)"
-    )
-    parser.add_argument(
-        "--frames_per_track", type=int, default=10, help="frames per track, tracks split (10)"
-    )
-    parser.add_argument(
-        "--track_identities",
-        type=int,
-        default=10,
-        help="test identities in the tracks split (10)",
-    )
+    for name, kind, default, text in DATASET_OPTIONS:
+        parser.add_argument(f"--{name}", type=kind, default=default, help=text)
     parser.add_argument(
         "--workers",
         type=int,
@@ -85,22 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("the following arguments are required: --output_dir")
     cli.setup_logging(args.verbose)
     keep_freed_memory()
+    options = {name: getattr(args, name) for name, *_ in DATASET_OPTIONS}
+    for name in ("seed", "workers", "chunk", "copy", "maps", "overwrite"):
+        options[name] = getattr(args, name)
     result = materialize(
-        args.name,
-        args.output_dir,
-        args.size,
-        args.splits,
-        args.num_images,
-        seed=args.seed,
-        noise=args.noise,
-        images_per_identity=args.images_per_identity,
-        frames_per_track=args.frames_per_track,
-        track_identities=args.track_identities,
-        workers=args.workers,
-        chunk=args.chunk,
-        copy=args.copy,
-        maps=args.maps,
-        overwrite=args.overwrite,
+        args.name, args.output_dir, args.size, args.splits, args.num_images, **options
     )
     stats = result["stats"]
     total = sum(v["seconds"] for v in stats.values())

@@ -32,7 +32,7 @@ from unsup3d import cli
 from unsup3d.data.base import hash_order, list_images, require_file
 from unsup3d.data.idlist import write_id_list
 from unsup3d.errors import UserError
-from unsup3d.tools import output_argument
+from unsup3d.tools import add_output_positional, output_argument, tool_parser
 
 log = logging.getLogger(__name__)
 
@@ -120,30 +120,14 @@ def label_models(metadata: Path, cfg: dict[str, Any]) -> tuple[dict[str, int], i
 
 
 def build_parser() -> cli.ArgumentParser:
-    shared = cli.shared_flags(
-        "output",
-        "overwrite",
-        "verbose",
-        helps={
-            "output": "id list to write (instead of OUTPUT)",
-            "overwrite": "replace an existing output file",
-        },
-    )
-    parser = cli.ArgumentParser(
-        prog="python -m unsup3d.tools.shapenet_classes",
-        description="Label ShapeNet car renders with 5 classes by keyword matching on the "
-        "metadata table.",
-        parents=[shared],
+    parser = tool_parser(
+        "shapenet_classes",
+        "Label ShapeNet car renders with 5 classes by keyword matching on the metadata table.",
+        {"output": "id list to write (instead of OUTPUT)", "overwrite": None},
     )
     parser.add_argument("metadata", type=Path, help="ShapeNetCore car metadata CSV (02958343.csv)")
     parser.add_argument("images", type=Path, help="folder of renders, e.g. data/syncar/test")
-    parser.add_argument(
-        "positional_output",
-        metavar="OUTPUT",
-        type=Path,
-        nargs="?",
-        help="id list to write, e.g. data/syncar/test_classes.txt",
-    )
+    add_output_positional(parser, "OUTPUT", "id list to write, e.g. data/syncar/test_classes.txt")
     parser.add_argument(
         "--config",
         type=Path,
@@ -200,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     cli.setup_logging(args.verbose)
-    output = output_argument(parser, args.positional_output, args.output, "OUTPUT", "--output")
+    output = output_argument(parser, args, "OUTPUT", "--output")
     cfg = load_class_config(args.config)
     require_file(args.metadata, "give ShapeNetCore's car metadata table (02958343.csv)")
     cli.check_output_file(output, args.overwrite)

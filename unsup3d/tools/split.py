@@ -26,9 +26,9 @@ from pathlib import Path
 
 from unsup3d import cli
 from unsup3d.data.base import assign_splits, list_images, read_rows
-from unsup3d.data.idlist import read_id_list, write_id_list
+from unsup3d.data.idlist import read_id_list, write_split_list
 from unsup3d.errors import UserError
-from unsup3d.tools import output_argument
+from unsup3d.tools import add_output_positional, output_argument, tool_parser
 
 log = logging.getLogger(__name__)
 
@@ -36,30 +36,21 @@ ID_FILE = "split_ids.txt"
 
 
 def build_parser() -> cli.ArgumentParser:
-    shared = cli.shared_flags(
-        "output_dir",
-        "overwrite",
-        "seed",
-        "verbose",
-        helps={
+    parser = tool_parser(
+        "split",
+        "Split a folder of images into DST/{train,val,test}/ (links or copies) and write "
+        "DST/split_ids.txt; never moves or deletes the source files.",
+        {
             "output_dir": "the output dataset folder (instead of DST)",
             "overwrite": "allow a non-empty DST; replaces only what the previous split_ids.txt "
             "there lists",
             "seed": "split seed (the paper's lists use 0)",
         },
     )
-    parser = cli.ArgumentParser(
-        prog="python -m unsup3d.tools.split",
-        description="Split a folder of images into DST/{train,val,test}/ (links or copies) and "
-        "write DST/split_ids.txt; never moves or deletes the source files.",
-        parents=[shared],
-    )
     parser.add_argument(
         "src", type=Path, help="folder of images (walked recursively), e.g. a UTKFace download"
     )
-    parser.add_argument(
-        "dst", type=Path, nargs="?", help="output dataset folder, e.g. data/UTKFace"
-    )
+    add_output_positional(parser, "DST", "output dataset folder, e.g. data/UTKFace")
     parser.add_argument(
         "--ratios",
         type=float,
@@ -209,18 +200,10 @@ def write_split(
         else:
             os.symlink(source, target)
     rows = sorted(((s, k) for k, s in assignment.items()), key=lambda r: (names.index(r[0]), r[1]))
-    counts = {n: sum(1 for s, _ in rows if s == n) for n in names}
     # The header names the tool as it was first published, so lists stay byte-identical.
-    write_id_list(
-        dst / ID_FILE,
-        ("split", "path"),
-        rows,
-        comments=[
-            f"unsup3d.data.split {how}",
-            "counts: " + " ".join(f"{n}={c}" for n, c in counts.items()),
-        ],
+    return write_split_list(
+        dst / ID_FILE, ("split", "path"), rows, f"unsup3d.data.split {how}", names
     )
-    return counts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -228,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cli.setup_logging(args.verbose)
     src = args.src
-    dst = output_argument(parser, args.dst, args.output_dir, "DST", "--output_dir")
+    dst = output_argument(parser, args, "DST", "--output_dir")
     if not src.is_dir():
         raise UserError(f"{src}: folder not found; give the folder that holds all the images")
     src_r, dst_r = src.resolve(), dst.resolve()

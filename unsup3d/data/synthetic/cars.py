@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from unsup3d.data.synthetic.draw import Canvas, col, rgb, smoothstep
+from unsup3d.data.synthetic.draw import Canvas, col, rgb, smoothstep, tinted_grey
 from unsup3d.data.synthetic.rng import Draws
 from unsup3d.data.synthetic.scene import MAX_DEPTH, MIN_DEPTH, Z_BACKGROUND, SceneParams
 
@@ -248,8 +248,4 @@ class CarModel:
 
     def background_colour(self, u: torch.Tensor) -> torch.Tensor:
         """(B, 3) road greys from (B, 3) uniforms."""
-        grey = 0.30 + 0.30 * u[:, :1]
-        tint = 0.06 * (u[:, 1:3] - 0.5)
-        return torch.cat(
-            [grey + tint[:, :1], grey + tint[:, 1:], grey - tint.sum(1, keepdim=True)], 1
-        )
+        return tinted_grey(u, (0.30, 0.30), 0.06)

@@ -14,6 +14,7 @@ car model, and the image from `Renderer.render_scene`, as the inverse renderer a
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -505,24 +506,14 @@ def synthetic_factory(name: str) -> Callable[..., SyntheticDataset]:
         name: ``synthetic_faces`` or ``synthetic_cars``.
 
     Returns:
-        ``factory(root, split, image_size, *, seed, num_images, images_per_identity, noise,
-        frames_per_track, track_identities, keys)`` building a `SyntheticDataset`; ``root`` must
-        be empty (the data is generated), and the keyword options are the ones the registry's
-        option check accepts.
+        ``factory(root, split, image_size, *, seed, num_images, ..., keys)`` building a
+        `SyntheticDataset`: its keyword options are `SyntheticDataset`'s (the signature says so,
+        for the registry's option check; the defaults are defined there only), and ``root`` must
+        be empty (the data is generated).
     """
 
     def factory(
-        root: str | os.PathLike | None,
-        split: str,
-        image_size: int,
-        *,
-        seed: int = 0,
-        num_images: int | None = None,
-        images_per_identity: int = 10,
-        noise: float = 1.0,
-        frames_per_track: int = 10,
-        track_identities: int = 10,
-        keys: Sequence[str] | None = None,
+        root: str | os.PathLike | None, split: str, image_size: int, **options: Any
     ) -> SyntheticDataset:
         if root not in (None, ""):
             raise UserError(
@@ -530,19 +521,15 @@ def synthetic_factory(name: str) -> Callable[..., SyntheticDataset]:
                 "empty, or read a materialized copy with name image_folder / celeba / "
                 "celebamask_hq / face_tracks (docs/synthetic.md)"
             )
-        return SyntheticDataset(
-            name,
-            split,
-            image_size,
-            seed=seed,
-            num_images=num_images,
-            images_per_identity=images_per_identity,
-            noise=noise,
-            frames_per_track=frames_per_track,
-            track_identities=track_identities,
-            keys=keys,
-        )
+        return SyntheticDataset(name, split, image_size, **options)
 
+    own = list(inspect.signature(SyntheticDataset).parameters.values())[3:]  # after image_size
+    positional = [
+        inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        for p in ("root", "split", "image_size")
+    ]
+    options = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+    factory.__signature__ = inspect.Signature(positional + options)
     factory.__name__ = factory.__qualname__ = name
     factory.__doc__ = (
         f"Registry factory of ``{name}`` (`SyntheticDataset`); ``root`` must be empty."

@@ -151,6 +151,16 @@ class Canvas:
         return torch.cat([self.parts, right], dim=-1)
 
 
+def tinted_grey(u: torch.Tensor, grey: tuple[float, float], tint: float) -> torch.Tensor:
+    """(B, 3) colours from (B, 3) uniforms: a grey in ``grey[0] + grey[1] * [0, 1)``, its red and
+    green moved by up to ``tint / 2`` and its blue by minus their sum (backgrounds)."""
+    level = grey[0] + grey[1] * u[:, :1]
+    shift = tint * (u[:, 1:3] - 0.5)
+    return torch.cat(
+        [level + shift[:, :1], level + shift[:, 1:], level - shift.sum(1, keepdim=True)], 1
+    )
+
+
 def lerp_palette(palette: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """Piecewise-linear colour ramp: palette (P, 3), t (B,) in [0, 1] -> (B, 3)."""
     pos = t.clamp(0.0, 1.0) * (palette.shape[0] - 1)

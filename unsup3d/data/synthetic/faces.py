@@ -10,7 +10,15 @@ from __future__ import annotations
 import torch
 
 from unsup3d.data.celebamask import CLASSES as CELEBAMASK_CLASS_NAMES
-from unsup3d.data.synthetic.draw import Canvas, bump, col, lerp_palette, rgb, smoothstep
+from unsup3d.data.synthetic.draw import (
+    Canvas,
+    bump,
+    col,
+    lerp_palette,
+    rgb,
+    smoothstep,
+    tinted_grey,
+)
 from unsup3d.data.synthetic.rng import Draws
 from unsup3d.data.synthetic.scene import MAX_DEPTH, MIN_DEPTH, Z_BACKGROUND, Z_RIM, SceneParams
 
@@ -41,24 +49,15 @@ BROW_TILT = 0.07
 CELEBAMASK_CLASSES = CELEBAMASK_CLASS_NAMES  # one list, owned by the CelebAMask-HQ loader
 _F = {name: i for i, name in enumerate(CELEBAMASK_CLASSES)}
 
+# Colour ramps (`lerp_palette`), light to dark skin and black to blond hair.
 _SKIN_PALETTE = torch.tensor(
-    [
-        [0.97, 0.86, 0.79],
-        [0.90, 0.72, 0.60],
-        [0.76, 0.55, 0.41],
-        [0.55, 0.37, 0.26],
-        [0.36, 0.24, 0.17],
-    ]
-)
+    [[0.97, 0.86, 0.79], [0.90, 0.72, 0.60], [0.76, 0.55, 0.41], [0.55, 0.37, 0.26],
+     [0.36, 0.24, 0.17]]
+)  # fmt: skip
 _HAIR_PALETTE = torch.tensor(
-    [
-        [0.05, 0.045, 0.045],
-        [0.20, 0.13, 0.08],
-        [0.42, 0.27, 0.15],
-        [0.66, 0.50, 0.30],
-        [0.90, 0.78, 0.50],
-    ]
-)
+    [[0.05, 0.045, 0.045], [0.20, 0.13, 0.08], [0.42, 0.27, 0.15], [0.66, 0.50, 0.30],
+     [0.90, 0.78, 0.50]]
+)  # fmt: skip
 _FRAME_PALETTE = torch.tensor([[0.04, 0.04, 0.05], [0.30, 0.16, 0.08], [0.55, 0.55, 0.60]])
 # Left <-> right part ids, applied to the mirrored half.
 _FACE_SWAP = torch.arange(len(CELEBAMASK_CLASSES))
@@ -415,8 +414,4 @@ class FaceModel:
 
     def background_colour(self, u: torch.Tensor) -> torch.Tensor:
         """(B, 3) muted wall colours from (B, 3) uniforms."""
-        grey = 0.25 + 0.5 * u[:, :1]
-        tint = 0.12 * (u[:, 1:3] - 0.5)
-        return torch.cat(
-            [grey + tint[:, :1], grey + tint[:, 1:], grey - tint.sum(1, keepdim=True)], 1
-        ).clamp(0.05, 0.95)
+        return tinted_grey(u, (0.25, 0.5), 0.12).clamp(0.05, 0.95)
