@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import pickle
+import sys
 
 import h5py
 import numpy as np
@@ -235,3 +236,14 @@ def test_basel_faces_refuses_pickled_objects(tmp_path):
     torch.save(argparse.Namespace(renders=1), path)  # unpickling it would run arbitrary code
     with pytest.raises(UserError, match=r"cannot load as a plain tensor with weights_only=True"):
         BaselFaces(path, "all", 16)
+
+
+def test_a_missing_optional_reader_is_a_user_error(shapes3d_file, cars3d_root, monkeypatch):
+    monkeypatch.setitem(sys.modules, "h5py", None)  # import h5py now fails
+    with pytest.raises(
+        UserError, match=r"3dshapes.h5: reading HDF5 files needs h5py; pip install h5py"
+    ):
+        Shapes3D(shapes3d_file, "all", 16)
+    monkeypatch.setitem(sys.modules, "scipy.io", None)
+    with pytest.raises(UserError, match=r"car_001_mesh.mat: reading MATLAB .*; pip install scipy"):
+        Cars3D(cars3d_root, "all", 16)

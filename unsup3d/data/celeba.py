@@ -130,8 +130,7 @@ class CelebA(FileImageDataset):
         image_size: output size S (pixels); the paper uses 64.
         ids_file: optional id list (column ``image_id``) to keep only those images; every id must
             be in the split.
-        verify: check every image header at build time.
-        **common: crop, train, hflip, fraction, strict (see `unsup3d.data.base`).
+        verify, **common: as `FileImageDataset` (verify, crop, train, hflip, fraction, strict).
     """
 
     def __init__(
@@ -141,10 +140,12 @@ class CelebA(FileImageDataset):
         image_size: int,
         *,
         ids_file: str | os.PathLike | None = None,
-        verify: bool = True,
-        **common: Any,
+        **options: Any,
     ) -> None:
-        super().__init__(root, split, image_size, **common)
+        self.ids_file = ids_file
+        super().__init__(root, split, image_size, **options)
+
+    def _records(self, root: Path, split: str) -> tuple[list[Record], str]:
         check_split(split, (*PARTITIONS, "all"), "CelebA")
         base = celeba_root(root)
         images = image_folder(base)
@@ -160,8 +161,8 @@ class CelebA(FileImageDataset):
         identities = read_pairs(ident_path, "identity") if ident_path.is_file() else None
 
         files = sorted(f for f, p in partition.items() if split == "all" or p == PARTITIONS[split])
-        if ids_file is not None:
-            ids_file = resolve_path(ids_file, root, base)
+        if self.ids_file is not None:
+            ids_file = resolve_path(self.ids_file, root, base)
             wanted = [r["image_id"] for r in read_id_list(ids_file, ("image_id",))]
             outside = sorted(set(wanted) - set(files))
             if outside:
@@ -199,4 +200,4 @@ class CelebA(FileImageDataset):
             if identities is not None:
                 labels["identity"] = identities[f]
             records.append(Record(path=images / f, image_id=f, labels=labels))
-        self._setup(records, f"CelebA's '{split}' partition lists no images", verify)
+        return records, f"CelebA's '{split}' partition lists no images"
