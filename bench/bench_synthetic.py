@@ -114,7 +114,7 @@ def time_train_step(images: torch.Tensor, runs: int) -> float | None:
 
 
 def time_materialize(n: int, workers: int) -> float:
-    from unsup3d.data.materialize import materialize
+    from unsup3d.data.synthetic.materialize import materialize
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()

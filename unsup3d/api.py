@@ -62,6 +62,7 @@ _EXPORTS: dict[str, str] = {
     "perturb": "unsup3d.loocc:perturb",
     "render_perturbed": "unsup3d.loocc:render_perturbed",
     "build_dataset": "unsup3d.data.registry:build_dataset",
+    "IMAGE_EXTENSIONS": "unsup3d.data.base:IMAGE_EXTENSIONS",
     "DATASETS": "unsup3d.data.registry:DATASETS",
     "dataset_from_config": "unsup3d.data.settings:dataset_from_config",
     "iterate_batches": "unsup3d.trainer:iterate_batches",

@@ -282,15 +282,17 @@ def write_metadata(path: Path, rows: list[tuple[str, str, str]]) -> Path:
 @pytest.fixture
 def make() -> SimpleNamespace:
     """The fixture writers, for tests that build variants (importlib mode cannot import conftest)."""
-    return SimpleNamespace(
-        rgb=rgb,
-        save=save,
-        mask_of=mask_of,
-        folder_seed=folder_seed,
-        write_metadata=write_metadata,
-        celeba_table=celeba_table,
-        utk_names=UTK_NAMES,
-        raf_rows=RAF_ROWS,
-        mpi3d_sizes=MPI3D_SIZES,
-        faces_sizes=FACES_SIZES,
-    )
+    writers = {f.__name__: f for f in (rgb, save, mask_of, write_metadata, celeba_table)}
+    return SimpleNamespace(**writers, mpi3d_sizes=MPI3D_SIZES, faces_sizes=FACES_SIZES)
+
+
+def _check_factor_item(item: dict, size: int, k: int) -> None:
+    assert item["image"].shape == (3, size, size) and item["image"].dtype == torch.float32
+    assert item["factors"].dtype == torch.float32 and item["factors"].shape == (k,)
+    assert list(item["labels"].values()) == [int(v) for v in item["factors"]]
+
+
+@pytest.fixture
+def check_factor_item():
+    """``check(item, S, K)``: a factor-grid item's image (3, S, S), K factors, labels = factors."""
+    return _check_factor_item

@@ -25,4 +25,6 @@ def test_bench_synthetic_prints_every_line(capsys):
     assert re.search(r"loader\s+synthetic_faces\s+16px:" + number + r".*items: all keys", out)
     assert re.search(r"loader\s+synthetic_faces\s+16px:" + number + r".*items: image\)", out)
     assert re.search(r"ratio generate/train-step\s+16px: [0-9.]+ .*wall time", out)
-    assert re.search(r"ratio generate/train-step\s+16px, 1 thread each: [0-9.]+ .*core-seconds", out)
+    assert re.search(
+        r"ratio generate/train-step\s+16px, 1 thread each: [0-9.]+ .*core-seconds", out
+    )

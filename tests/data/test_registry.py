@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import torch
 from torch.utils.data import DataLoader
@@ -30,7 +33,7 @@ def test_unknown_option_lists_the_accepted_ones(utkface_root):
 
 
 def test_every_file_loader_takes_the_common_options():
-    # The synthetic data (registered by unsup3d.data.synthetic) has its own options.
+    # The synthetic data is generated: its options are the generator's (tests/data/synthetic).
     for name, factory in DATASETS.items():
         if name.startswith("synthetic"):
             continue
@@ -81,3 +84,16 @@ def test_default_collate_batches_every_item_shape(request, name, fixture, split,
         )
     if "track_id" in keys:
         assert batch["track_id"].tolist() == [3, 3, 3, 7]
+
+
+def test_the_registry_imports_no_optional_reader():
+    """h5py (3DShapes) and SciPy's MATLAB reader (Cars3D) load only with their dataset."""
+    code = (
+        "import sys\n"
+        "import unsup3d.data.registry, unsup3d.data.settings\n"
+        "print([m for m in ('h5py', 'scipy', 'scipy.io') if m in sys.modules])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "[]"

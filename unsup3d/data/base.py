@@ -41,7 +41,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,7 @@ from unsup3d.errors import UserError
 
 log = logging.getLogger(__name__)
 
+StrPath = str | os.PathLike  # a path argument (typeshed's name)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".ppm", ".tif", ".tiff", ".webp")
 SPLITS = ("train", "val", "test")
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
@@ -65,24 +66,23 @@ class CorruptImageError(Exception):
 
 
 # ----------------------------------------------------------------------------------- path checks
-def require_dir(path: str | os.PathLike, fix: str) -> Path:
+def _require(path: StrPath, fix: str, kind: str) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: {kind} not found; {fix}")
+    if not (path.is_dir() if kind == "folder" else path.is_file()):
+        raise UserError(f"{path}: not a {kind}; {fix}")
+    return path
+
+
+def require_dir(path: StrPath, fix: str) -> Path:
     """Return ``path`` as a `Path` if it is a folder, else raise `UserError` with ``fix``."""
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"{path}: folder not found; {fix}")
-    if not path.is_dir():
-        raise UserError(f"{path}: not a folder; {fix}")
-    return path
+    return _require(path, fix, "folder")
 
 
-def require_file(path: str | os.PathLike, fix: str) -> Path:
+def require_file(path: StrPath, fix: str) -> Path:
     """Return ``path`` as a `Path` if it is a file, else raise `UserError` with ``fix``."""
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"{path}: file not found; {fix}")
-    if not path.is_file():
-        raise UserError(f"{path}: not a file; {fix}")
-    return path
+    return _require(path, fix, "file")
 
 
 def resolve_path(path: str | os.PathLike, *bases: str | os.PathLike) -> Path:
@@ -128,6 +128,20 @@ def list_images(folder: str | os.PathLike, fix: str, recursive: bool = True) -> 
     if not found:
         raise UserError(f"{folder}: no image files ({', '.join(IMAGE_EXTENSIONS)}); {fix}")
     return found
+
+
+def read_rows(path: str | os.PathLike) -> Iterator[tuple[int, list[str], str]]:
+    """The non-blank lines of a whitespace-separated text table (CelebA's and RAF-DB's lists,
+    track ids, identity files).
+
+    Yields:
+        (line number from 1, the line's fields, the line).
+    """
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            fields = line.split()
+            if fields:
+                yield lineno, fields, line
 
 
 def check_split(split: str, allowed: Sequence[str], dataset: str) -> str:
@@ -415,10 +429,28 @@ class ImageDataset(Dataset):
 class FileImageDataset(ImageDataset):
     """A dataset of image files described by `Record`s (image folders, UTKFace, CelebA, ...).
 
-    ``records`` are checked once at build time: each image's header must be readable (a corrupt
-    file is skipped with a logged count, or a `UserError` with ``strict``), and a mask, when there
-    is one, must exist and have the image's size.
+    Subclasses implement `_records` (the split's records, read from the dataset's files; a class
+    with options of its own stores them before calling this constructor). The records are checked
+    once at build time: each image's header must be readable (a corrupt file is skipped with a
+    logged count, or a `UserError` with ``strict``), and a mask, when there is one, must exist and
+    have the image's size.
+
+    Args:
+        root, split, image_size: as `ImageDataset`.
+        verify: check every image header (and mask size) at build time.
+        **common: crop, train, hflip, fraction, strict (module docstring).
     """
+
+    def __init__(
+        self, root: StrPath, split: str, image_size: int, *, verify: bool = True, **common: Any
+    ) -> None:
+        super().__init__(root, split, image_size, **common)
+        records, fix = self._records(Path(root), split)
+        self._setup(records, fix, verify)
+
+    def _records(self, root: Path, split: str) -> tuple[list[Record], str]:
+        """The records of ``split`` and what to put where if none of them is usable."""
+        raise NotImplementedError
 
     def _setup(self, records: Sequence[Record], fix: str, verify: bool = True) -> None:
         kept: list[Record] = []
@@ -523,6 +555,134 @@ class ArrayImageDataset(ImageDataset):
             "image_id": str(gid),
             "factors": torch.from_numpy(fac.astype(np.float32)),  # (K,)
         }
+
+
+class FactorGridDataset(ArrayImageDataset):
+    """A factor-grid benchmark loaded at build time (Cars3D, and the one-file ones below).
+
+    Subclasses implement `_load` (read the data under ``root``; set ``self.factors``,
+    ``self.factor_sizes`` and what `_array` reads).
+
+    Args:
+        root: the dataset's file or folder.
+        split: ``all`` (the whole grid) or ``train``/``val``/``test`` (a seeded 80/10/10).
+        image_size: output size S (pixels); 64 is the benchmarks' size.
+        split_seed: seed of the train/val/test partition.
+        **common: crop, train, hflip, fraction, strict (module docstring).
+    """
+
+    def __init__(
+        self,
+        root: StrPath,
+        split: str = "all",
+        image_size: int = 64,
+        *,
+        split_seed: int = 0,
+        **common: Any,
+    ) -> None:
+        super().__init__(root, split, image_size, **common)
+        n, fix = self._load(Path(root))
+        self._select(n, split, split_seed, fix)
+
+    def _load(self, root: Path) -> tuple[int, str]:
+        """Read the data; (number of items, what to put where if there are none)."""
+        raise NotImplementedError
+
+
+def find_data_file(root: str | os.PathLike, name: str, pattern: str, what: str) -> Path:
+    """``root`` itself if a file, else ``root/name``, else the only ``pattern`` match in root."""
+    root = Path(root)
+    if root.is_file():
+        return root
+    if (root / name).is_file():
+        return root / name
+    if root.is_dir():
+        found = sorted(root.glob(pattern))
+        if len(found) == 1:
+            return found[0]
+    return require_file(root / name, f"put {what} there")
+
+
+@dataclass(frozen=True)
+class GridFile:
+    """Where a factor-grid benchmark's file is found, and its grid when the file has no factors.
+
+    Attributes:
+        name: the release's file name; ``pattern``: any single match in the folder works too.
+        what: what to put there, for the missing-file message.
+        factor_sizes: the release's grid (items in C order) when the file stores no factors.
+        stored_factors: the file's member holding the factors, if it can have one.
+        item_noun, holder: what the file's items and the file are called in messages.
+    """
+
+    name: str
+    pattern: str
+    what: str
+    factor_sizes: tuple[int, ...]
+    stored_factors: str = ""
+    item_noun: str = "images"
+    holder: str = "file"
+
+    @property
+    def grid_fix(self) -> str:
+        """How a file whose size does not match the grid is fixed."""
+        full = f"the {self.holder} must hold the full grid in C order"
+        return (
+            f"without {self.stored_factors} {full}"
+            if self.stored_factors
+            else f"{full} (or set factor_sizes)"
+        )
+
+
+class FactorFileDataset(FactorGridDataset):
+    """A factor-grid benchmark in one file (dSprites, 3DShapes, MPI3D, Basel faces).
+
+    The file is ``root`` itself, ``root/<grid_file.name>`` or the only ``grid_file.pattern``
+    match in ``root``. Subclasses set ``grid_file`` (a `GridFile`) and implement `_read` (the
+    file's images, and its factor indices when it stores them); without stored factors, the items
+    are taken to be the factor grid ``factor_sizes`` in C order.
+
+    Args:
+        root, split, image_size, split_seed, **common: as `FactorGridDataset`.
+        factor_sizes: the grid, when the file does not store factors (default the release's,
+            ``grid_file.factor_sizes``).
+    """
+
+    grid_file: GridFile
+
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        split: str = "all",
+        image_size: int = 64,
+        *,
+        factor_sizes: Sequence[int] | None = None,
+        **options: Any,
+    ) -> None:
+        self._grid_sizes = self.grid_file.factor_sizes if factor_sizes is None else factor_sizes
+        super().__init__(root, split, image_size, **options)
+
+    def _read(self, path: Path) -> int:
+        """Read the file; the number of items. Sets ``self.factors`` and ``self.factor_sizes``
+        when the file stores the factors."""
+        raise NotImplementedError
+
+    def _load(self, root: Path) -> tuple[int, str]:
+        spec = self.grid_file
+        path = find_data_file(root, spec.name, spec.pattern, spec.what)
+        self.source = path
+        self.factors: np.ndarray | None = None
+        n = self._read(path)
+        if self.factors is None:
+            sizes = check_factor_sizes(self._grid_sizes, len(self.factor_names))
+            if int(np.prod(sizes)) != n:
+                raise UserError(
+                    f"{path}: {n} {spec.item_noun} but the factor grid {list(sizes)} has "
+                    f"{int(np.prod(sizes))}; {spec.grid_fix}"
+                )
+            self.factors = grid_factors(sizes)
+            self.factor_sizes = sizes
+        return n, f"{path} holds no {spec.item_noun}"
 
 
 def grid_factors(sizes: Sequence[int]) -> np.ndarray:

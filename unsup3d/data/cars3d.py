@@ -3,7 +3,8 @@
 Files: ``<root>/car_*_mesh.mat`` (183 MATLAB files, read with `scipy.io.loadmat`), each holding
 ``im``: uint8 (H, W, 3, 24 azimuths, 4 elevations), H = W = 128. Frame (azimuth a, elevation e) of
 object o is item ``o · 96 + a · 4 + e`` (the einsum ``abcde->deabc`` then flatten of
-disentanglement_lib, gdrae and FDAE).
+disentanglement_lib, gdrae and FDAE). SciPy's MATLAB reader is imported only when the files are
+read.
 
 Factors: elevation (4), azimuth (24), object (183, in sorted file-name order; gdrae used
 ``os.listdir`` order, which differs between file systems). The sizes are read from the files, so a
@@ -14,15 +15,12 @@ antialiasing like every other loader. Splits: ``all`` or a seeded 80/10/10 ``tra
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import scipy.io
 from PIL import Image
 
-from unsup3d.data.base import ArrayImageDataset, grid_factors, require_dir
+from unsup3d.data.base import FactorGridDataset, grid_factors, require_dir
 from unsup3d.errors import UserError
 
 FACTOR_NAMES = ("elevation", "azimuth", "object")
@@ -35,6 +33,10 @@ def load_mesh_frames(path: Path) -> tuple[np.ndarray, int, int]:
     Returns:
         (frames, number of azimuths, number of elevations).
     """
+    try:
+        import scipy.io  # only Cars3D reads MATLAB files
+    except ImportError as exc:
+        raise UserError(f"{path}: reading MATLAB files needs SciPy; pip install scipy") from exc
     try:
         mat = scipy.io.loadmat(path)
     except (ValueError, OSError, NotImplementedError, TypeError) as exc:
@@ -56,29 +58,16 @@ def load_mesh_frames(path: Path) -> tuple[np.ndarray, int, int]:
     return flat, int(im.shape[3]), int(im.shape[4])
 
 
-class Cars3D(ArrayImageDataset):
+class Cars3D(FactorGridDataset):
     """Cars3D frames with factor indices (``factors`` and one label per factor).
 
-    Args:
-        root: folder holding the ``car_*_mesh.mat`` files.
-        split: ``all``, ``train``, ``val`` or ``test``.
-        image_size: output size S (pixels); the references use 64.
-        split_seed: seed of the train/val/test partition.
-        **common: crop, train, hflip, fraction, strict (see `unsup3d.data.base`).
+    ``root`` is the folder holding the ``car_*_mesh.mat`` files (the references use
+    ``image_size`` 64). Options: `FactorGridDataset`'s.
     """
 
     factor_names = FACTOR_NAMES
 
-    def __init__(
-        self,
-        root: str | os.PathLike,
-        split: str = "all",
-        image_size: int = 64,
-        *,
-        split_seed: int = 0,
-        **common: Any,
-    ) -> None:
-        super().__init__(root, split, image_size, **common)
+    def _load(self, root: Path) -> tuple[int, str]:
         fix = f"put Cars3D's {PATTERN} files (183, from the cars tar) there"
         root = require_dir(root, fix)
         files = sorted(root.glob(PATTERN))
@@ -107,7 +96,7 @@ class Cars3D(ArrayImageDataset):
         # item o·A·E + a·E + e ↔ (elevation e, azimuth a, object o)
         grid = grid_factors((len(files), n_azimuth, n_elevation))  # (o, a, e) in C order
         self.factors = grid[:, ::-1].copy()  # (e, a, o)
-        self._select(len(self.frames), split, split_seed, fix)
+        return len(self.frames), fix
 
     def _array(self, i: int) -> np.ndarray:
         return self.frames[i]  # (h, w, 3) uint8

@@ -15,7 +15,7 @@ Labels: the 40 attributes as 0/1 (−1 → 0), in the file's order, plus ``ident
 identity number, 1..10,177) when ``identity_CelebA.txt`` is present. ``image_id`` is the file name.
 Splits: ``train``, ``val``, ``test`` (from the partition file) and ``all``. ``ids_file`` keeps only
 the images in an id list (e.g. the 6,000 seeded test images written by
-`unsup3d.data.celeba_subset`).
+`unsup3d.tools.celeba_subset`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from unsup3d.data.base import (
     FileImageDataset,
     Record,
     check_split,
+    read_rows,
     require_dir,
     require_file,
     resolve_path,
@@ -106,19 +107,15 @@ def read_attributes(path: Path) -> tuple[tuple[str, ...], dict[str, list[int]]]:
 def read_pairs(path: Path, what: str) -> dict[str, int]:
     """Parse a ``file integer`` list (partition or identity)."""
     table: dict[str, int] = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            try:
-                if len(fields) != 2:
-                    raise ValueError
-                table[fields[0]] = int(fields[1])
-            except ValueError:
-                raise UserError(
-                    f"{path}:{lineno}: expected '<file> <{what}>', got {line.strip()!r}"
-                ) from None
+    for lineno, fields, line in read_rows(path):
+        try:
+            if len(fields) != 2:
+                raise ValueError
+            table[fields[0]] = int(fields[1])
+        except ValueError:
+            raise UserError(
+                f"{path}:{lineno}: expected '<file> <{what}>', got {line.strip()!r}"
+            ) from None
     if not table:
         raise UserError(f"{path}: empty; expected one '<file> <{what}>' line per image")
     return table
@@ -133,8 +130,7 @@ class CelebA(FileImageDataset):
         image_size: output size S (pixels); the paper uses 64.
         ids_file: optional id list (column ``image_id``) to keep only those images; every id must
             be in the split.
-        verify: check every image header at build time.
-        **common: crop, train, hflip, fraction, strict (see `unsup3d.data.base`).
+        verify, **common: as `FileImageDataset` (verify, crop, train, hflip, fraction, strict).
     """
 
     def __init__(
@@ -144,10 +140,12 @@ class CelebA(FileImageDataset):
         image_size: int,
         *,
         ids_file: str | os.PathLike | None = None,
-        verify: bool = True,
-        **common: Any,
+        **options: Any,
     ) -> None:
-        super().__init__(root, split, image_size, **common)
+        self.ids_file = ids_file
+        super().__init__(root, split, image_size, **options)
+
+    def _records(self, root: Path, split: str) -> tuple[list[Record], str]:
         check_split(split, (*PARTITIONS, "all"), "CelebA")
         base = celeba_root(root)
         images = image_folder(base)
@@ -163,14 +161,14 @@ class CelebA(FileImageDataset):
         identities = read_pairs(ident_path, "identity") if ident_path.is_file() else None
 
         files = sorted(f for f, p in partition.items() if split == "all" or p == PARTITIONS[split])
-        if ids_file is not None:
-            ids_file = resolve_path(ids_file, root, base)
+        if self.ids_file is not None:
+            ids_file = resolve_path(self.ids_file, root, base)
             wanted = [r["image_id"] for r in read_id_list(ids_file, ("image_id",))]
             outside = sorted(set(wanted) - set(files))
             if outside:
                 raise UserError(
                     f"{ids_file}: {len(outside)} id(s) are not in CelebA's '{split}' split "
-                    f"(e.g. {outside[0]}); write the list for this split (unsup3d.data.celeba_subset)"
+                    f"(e.g. {outside[0]}); write the list for this split (unsup3d.tools.celeba_subset)"
                 )
             files = sorted(set(wanted))
         no_attr = [f for f in files if f not in attrs]
@@ -202,4 +200,4 @@ class CelebA(FileImageDataset):
             if identities is not None:
                 labels["identity"] = identities[f]
             records.append(Record(path=images / f, image_id=f, labels=labels))
-        self._setup(records, f"CelebA's '{split}' partition lists no images", verify)
+        return records, f"CelebA's '{split}' partition lists no images"

@@ -1,6 +1,6 @@
 """CelebAMask-HQ for face parsing: images + 19-class masks in split folders.
 
-Layout (written by ``python -m unsup3d.data.celebamask_prepare``, or by the face_parsing
+Layout (written by ``python -m unsup3d.tools.celebamask_prepare``, or by the face_parsing
 scripts' g_mask.py + g_partition.py)::
 
     <root>/<split>_images/<id>.jpg|png     any image format
@@ -15,7 +15,7 @@ error at build time; a class id ≥ 19 is an error when the item is read.
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -53,24 +53,14 @@ class CelebAMaskHQ(FileImageDataset):
         root: folder with ``<split>_images/`` and ``<split>_masks/``.
         split: ``train``, ``val`` or ``test`` (any prefix with both folders works).
         image_size: output size S (pixels).
-        verify: check image headers and mask sizes at build time.
-        **common: crop, train, hflip, fraction, strict (see `unsup3d.data.base`).
+        verify, **common: as `FileImageDataset` (verify, crop, train, hflip, fraction, strict).
     """
 
     num_mask_classes = len(CLASSES)
     mask_classes = CLASSES
 
-    def __init__(
-        self,
-        root: str | os.PathLike,
-        split: str,
-        image_size: int,
-        *,
-        verify: bool = True,
-        **common: Any,
-    ) -> None:
-        super().__init__(root, split, image_size, **common)
-        fix_root = "make it with python -m unsup3d.data.celebamask_prepare (docs/datasets.md)"
+    def _records(self, root: Path, split: str) -> tuple[list[Record], str]:
+        fix_root = "make it with python -m unsup3d.tools.celebamask_prepare (docs/datasets.md)"
         root = require_dir(root, fix_root)
         img_dir = require_dir(
             root / f"{split}_images", f"put the '{split}' face images there; {fix_root}"
@@ -88,7 +78,7 @@ class CelebAMaskHQ(FileImageDataset):
                     f"<id>.png mask of class ids 0..{len(CLASSES) - 1} in {mask_dir}"
                 )
             records.append(Record(path=path, image_id=path.stem, mask_path=mask))
-        self._setup(records, f"put the '{split}' face images there", verify)
+        return records, f"put the '{split}' face images there"
 
     def _mask(self, i: int) -> Image.Image | None:
         img = super()._mask(i)

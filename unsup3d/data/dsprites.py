@@ -14,13 +14,11 @@ Splits: ``all`` (the paper's protocol) or a seeded 80/10/10 ``train``/``val``/``
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from unsup3d.data.base import ArrayImageDataset, check_factor_sizes, grid_factors, require_file
+from unsup3d.data.base import FactorFileDataset, GridFile
 from unsup3d.data.npz import load_npz_array, require_npz_key
 from unsup3d.errors import UserError
 
@@ -29,47 +27,19 @@ FACTOR_NAMES = ("shape", "scale", "orientation", "pos_x", "pos_y")
 FACTOR_SIZES = (3, 6, 40, 32, 32)
 
 
-def find_data_file(root: str | os.PathLike, name: str, pattern: str, what: str) -> Path:
-    """``root`` itself if a file, else ``root/name``, else the only ``pattern`` match in root."""
-    root = Path(root)
-    if root.is_file():
-        return root
-    if (root / name).is_file():
-        return root / name
-    if root.is_dir():
-        found = sorted(root.glob(pattern))
-        if len(found) == 1:
-            return found[0]
-    return require_file(root / name, f"put {what} there")
-
-
-class DSprites(ArrayImageDataset):
+class DSprites(FactorFileDataset):
     """dSprites images with factor indices (``factors`` and one label per factor).
 
-    Args:
-        root: the ``.npz`` file or its folder.
-        split: ``all``, ``train``, ``val`` or ``test``.
-        image_size: output size S (pixels); 64 is the native size.
-        factor_sizes: grid used when the file has no ``latents_classes`` (default the release's).
-        split_seed: seed of the train/val/test partition.
-        **common: crop, train, hflip, fraction, strict (see `unsup3d.data.base`).
+    ``root`` is the ``.npz`` file or its folder; ``factor_sizes`` is the grid used when the file
+    has no ``latents_classes``. Options: `FactorFileDataset`'s.
     """
 
     factor_names = FACTOR_NAMES
+    grid_file = GridFile(
+        FILE_NAME, "*.npz", f"dSprites' {FILE_NAME}", FACTOR_SIZES, "latents_classes"
+    )
 
-    def __init__(
-        self,
-        root: str | os.PathLike,
-        split: str = "all",
-        image_size: int = 64,
-        *,
-        factor_sizes: tuple[int, ...] | list[int] = FACTOR_SIZES,
-        split_seed: int = 0,
-        **common: Any,
-    ) -> None:
-        super().__init__(root, split, image_size, **common)
-        path = find_data_file(root, FILE_NAME, "*.npz", f"dSprites' {FILE_NAME}")
-        self.source = path
+    def _read(self, path: Path) -> int:
         keys = require_npz_key(
             path, "imgs", f"dSprites' {FILE_NAME} with keys imgs and latents_classes"
         )
@@ -86,18 +56,9 @@ class DSprites(ArrayImageDataset):
                 )
             self.factors = classes[:, 1:].astype(np.int64)
             self.factor_sizes = tuple(int(v) for v in self.factors.max(axis=0) + 1)
-        else:
-            sizes = check_factor_sizes(factor_sizes, len(FACTOR_NAMES))
-            if int(np.prod(sizes)) != n:
-                raise UserError(
-                    f"{path}: {n} images but the factor grid {list(sizes)} has {int(np.prod(sizes))}; "
-                    "without latents_classes the file must hold the full grid in C order"
-                )
-            self.factors = grid_factors(sizes)
-            self.factor_sizes = sizes
         probe = np.linspace(0, n - 1, num=min(n, 256)).astype(np.int64)  # a spread sample
         self._scale = 255 if int(np.asarray(self.images[probe]).max(initial=0)) <= 1 else 1
-        self._select(n, split, split_seed, f"{path} holds no images")
+        return n
 
     def _array(self, i: int) -> np.ndarray:
         return (np.asarray(self.images[i]) * self._scale).astype(np.uint8)  # (H, W)

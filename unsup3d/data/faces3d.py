@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import os
 import pickle
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from unsup3d.data.base import ArrayImageDataset, check_factor_sizes, grid_factors
-from unsup3d.data.dsprites import find_data_file
+from unsup3d.data.base import FactorFileDataset, GridFile
 from unsup3d.errors import UserError
 
 FILE_NAME = "basel_face_renders.pth"
@@ -29,20 +29,21 @@ FACTOR_SIZES = (50, 21, 11, 11)
 NATIVE_SIZE = 64
 
 
-class BaselFaces(ArrayImageDataset):
+class BaselFaces(FactorFileDataset):
     """Basel face renders with factor indices (``factors`` and one label per factor).
 
     Args:
         root: ``basel_face_renders.pth`` or its folder.
-        split: ``all``, ``train``, ``val`` or ``test``.
-        image_size: output size S (pixels); 64 is the native size.
-        factor_sizes: the grid the tensor is ordered by (default gdrae's).
         native_size: side of each stored render (gdrae: 64).
-        split_seed: seed of the train/val/test partition.
-        **common: crop, train, hflip, fraction, strict (see `unsup3d.data.base`).
+        factor_sizes: the grid the tensor is ordered by (default gdrae's).
+        split, image_size, split_seed, **common: as `FactorFileDataset`.
     """
 
     factor_names = FACTOR_NAMES
+    grid_file = GridFile(
+        FILE_NAME, "*.pth", f"the Basel face renders' {FILE_NAME}", FACTOR_SIZES,
+        item_noun="renders", holder="tensor",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -50,14 +51,13 @@ class BaselFaces(ArrayImageDataset):
         split: str = "all",
         image_size: int = 64,
         *,
-        factor_sizes: tuple[int, ...] | list[int] = FACTOR_SIZES,
         native_size: int = NATIVE_SIZE,
-        split_seed: int = 0,
-        **common: Any,
+        **options: Any,
     ) -> None:
-        super().__init__(root, split, image_size, **common)
-        path = find_data_file(root, FILE_NAME, "*.pth", f"the Basel face renders' {FILE_NAME}")
-        self.source = path
+        self.native_size = int(native_size)
+        super().__init__(root, split, image_size, **options)
+
+    def _read(self, path: Path) -> int:
         try:
             data = torch.load(path, map_location="cpu", weights_only=True)
         except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
@@ -69,27 +69,18 @@ class BaselFaces(ArrayImageDataset):
             raise UserError(
                 f"{path}: holds a {type(data).__name__}, expected one tensor of renders"
             )
-        per_image = native_size * native_size
-        if data.numel() == 0 or data.numel() % per_image:
+        side = self.native_size
+        if data.numel() == 0 or data.numel() % (side * side):
             raise UserError(
                 f"{path}: tensor of shape {tuple(data.shape)} is not a stack of "
-                f"{native_size}×{native_size} renders"
+                f"{side}×{side} renders"
             )
-        images = data.reshape(-1, native_size, native_size)  # (N, 64, 64)
+        images = data.reshape(-1, side, side)  # (N, 64, 64)
         if images.is_floating_point():
             scale = 255.0 if float(images.max()) <= 1.0 else 1.0
             images = (images * scale).round().clamp(0, 255)
         self.images = images.to(torch.uint8).numpy()
-        sizes = check_factor_sizes(factor_sizes, len(FACTOR_NAMES))
-        n = self.images.shape[0]
-        if int(np.prod(sizes)) != n:
-            raise UserError(
-                f"{path}: {n} renders but the factor grid {list(sizes)} has {int(np.prod(sizes))}; "
-                "the tensor must hold the full grid in C order (or set factor_sizes)"
-            )
-        self.factor_sizes = sizes
-        self.factors = grid_factors(sizes)
-        self._select(n, split, split_seed, f"{path} holds no renders")
+        return self.images.shape[0]
 
     def _array(self, i: int) -> np.ndarray:
         return self.images[i]  # (H, W) uint8

@@ -7,7 +7,7 @@ Layout::
     <root>/test/**/...
 
 The split name is the sub-folder's name, so any split folder works (e.g. ``test_id``). Items have
-no labels; ``image_id`` is the path relative to the split folder. `python -m unsup3d.data.split`
+no labels; ``image_id`` is the path relative to the split folder. `python -m unsup3d.tools.split`
 makes this layout from one folder of images.
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from unsup3d.data.base import FileImageDataset, Record, list_images, require_dir
 
@@ -27,7 +26,7 @@ def split_folder(root: str | os.PathLike, split: str, what: str) -> Path:
     return require_dir(
         root / split,
         f"put the '{split}' images of {what} there, or make train/val/test with "
-        f"`python -m unsup3d.data.split <all images> {root}`",
+        f"`python -m unsup3d.tools.split <all images> {root}`",
     )
 
 
@@ -38,27 +37,16 @@ class ImageFolder(FileImageDataset):
         root: the dataset folder holding the split sub-folders.
         split: sub-folder name (``train``, ``val``, ``test``, ...).
         image_size: output size S (pixels).
-        verify: check every image header at build time (corrupt files skipped or, with
-            ``strict``, an error).
-        **common: crop, train, hflip, fraction, strict (see `unsup3d.data.base`).
+        verify, **common: as `FileImageDataset` (verify, crop, train, hflip, fraction, strict).
     """
 
     what = "an image-folder dataset"
 
-    def __init__(
-        self,
-        root: str | os.PathLike,
-        split: str,
-        image_size: int,
-        *,
-        verify: bool = True,
-        **common: Any,
-    ) -> None:
-        super().__init__(root, split, image_size, **common)
+    def _records(self, root: Path, split: str) -> tuple[list[Record], str]:
         folder = split_folder(root, split, self.what)
         fix = f"put the '{split}' images of {self.what} there"
         records = [
             Record(path=p, image_id=p.relative_to(folder).as_posix())
             for p in list_images(folder, fix)
         ]
-        self._setup(records, fix, verify)
+        return records, fix

@@ -50,6 +50,32 @@ def write_id_list(
     return Path(path)
 
 
+def write_split_list(
+    path: str | os.PathLike,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    header: str,
+    splits: Sequence[str] = (),
+) -> dict[str, int]:
+    """Write an id list whose first column is the split, with a ``counts:`` comment line.
+
+    Args:
+        path, columns, rows: as `write_id_list` (``rows`` in their final order).
+        header: the first comment line (the tool and its options).
+        splits: splits counted first, in this order, even when empty; others follow in the order
+            they first appear.
+
+    Returns:
+        Items per split, in the order of the ``counts:`` line.
+    """
+    counts = dict.fromkeys(splits, 0)
+    for row in rows:
+        counts[str(row[0])] = counts.get(str(row[0]), 0) + 1
+    line = "counts: " + " ".join(f"{k}={v}" for k, v in counts.items())
+    write_id_list(path, columns, rows, comments=[header, line])
+    return counts
+
+
 def read_id_list(path: str | os.PathLike, required: Sequence[str]) -> list[dict[str, str]]:
     """Read an id list; each row as {column: value}.
 

@@ -12,13 +12,11 @@ Splits: ``all`` or a seeded 80/10/10 ``train``/``val``/``test``. ``factor_sizes`
 
 from __future__ import annotations
 
-import os
-from typing import Any
+from pathlib import Path
 
 import numpy as np
 
-from unsup3d.data.base import ArrayImageDataset, check_factor_sizes, grid_factors
-from unsup3d.data.dsprites import find_data_file
+from unsup3d.data.base import FactorFileDataset, GridFile
 from unsup3d.data.npz import load_npz_array, require_npz_key
 from unsup3d.errors import UserError
 
@@ -35,49 +33,24 @@ FACTOR_NAMES = (
 FACTOR_SIZES = (4, 4, 2, 3, 3, 40, 40)
 
 
-class MPI3D(ArrayImageDataset):
+class MPI3D(FactorFileDataset):
     """MPI3D real-complex images with factor indices (``factors`` and one label per factor).
 
-    Args:
-        root: the ``.npz`` file or its folder.
-        split: ``all``, ``train``, ``val`` or ``test``.
-        image_size: output size S (pixels); 64 is the native size.
-        factor_sizes: the grid the file is ordered by (default real-complex's).
-        split_seed: seed of the train/val/test partition.
-        **common: crop, train, hflip, fraction, strict (see `unsup3d.data.base`).
+    ``root`` is the ``.npz`` file or its folder; ``factor_sizes`` is the grid the file is ordered
+    by (default real-complex's). Options: `FactorFileDataset`'s.
     """
 
     factor_names = FACTOR_NAMES
+    grid_file = GridFile(FILE_NAME, "*.npz", f"MPI3D's {FILE_NAME}", FACTOR_SIZES)
 
-    def __init__(
-        self,
-        root: str | os.PathLike,
-        split: str = "all",
-        image_size: int = 64,
-        *,
-        factor_sizes: tuple[int, ...] | list[int] = FACTOR_SIZES,
-        split_seed: int = 0,
-        **common: Any,
-    ) -> None:
-        super().__init__(root, split, image_size, **common)
-        path = find_data_file(root, FILE_NAME, "*.npz", f"MPI3D's {FILE_NAME}")
-        self.source = path
+    def _read(self, path: Path) -> int:
         require_npz_key(path, "images", f"MPI3D's {FILE_NAME} with key images")
         self.images = load_npz_array(path, "images")
         if self.images.ndim != 4 or self.images.shape[-1] != 3:
             raise UserError(
                 f"{path}: 'images' has shape {self.images.shape}; expected (N, H, W, 3)"
             )
-        sizes = check_factor_sizes(factor_sizes, len(FACTOR_NAMES))
-        n = self.images.shape[0]
-        if int(np.prod(sizes)) != n:
-            raise UserError(
-                f"{path}: {n} images but the factor grid {list(sizes)} has {int(np.prod(sizes))}; "
-                "the file must hold the full grid in C order (or set factor_sizes)"
-            )
-        self.factor_sizes = sizes
-        self.factors = grid_factors(sizes)
-        self._select(n, split, split_seed, f"{path} holds no images")
+        return self.images.shape[0]
 
     def _array(self, i: int) -> np.ndarray:
         return np.asarray(self.images[i])  # (H, W, 3) uint8

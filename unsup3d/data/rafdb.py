@@ -18,7 +18,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from unsup3d.data.base import FileImageDataset, Record, check_split, require_dir
+from unsup3d.data.base import (
+    FileImageDataset,
+    Record,
+    StrPath,
+    check_split,
+    read_rows,
+    require_dir,
+)
 from unsup3d.errors import UserError
 
 EMOTIONS = ("surprise", "fear", "disgust", "happiness", "sadness", "anger", "neutral")
@@ -36,20 +43,16 @@ def rafdb_root(root: str | os.PathLike) -> Path:
 def read_labels(path: Path) -> dict[str, int]:
     """``name label`` rows (label 1..7) → {name: label - 1}."""
     table: dict[str, int] = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            try:
-                label = int(fields[-1])
-                if len(fields) < 2 or not 1 <= label <= len(EMOTIONS):
-                    raise ValueError
-            except ValueError:
-                raise UserError(
-                    f"{path}:{lineno}: expected '<image name> <emotion 1..7>', got {line.strip()!r}"
-                ) from None
-            table[fields[0]] = label - 1
+    for lineno, fields, line in read_rows(path):
+        try:
+            label = int(fields[-1])
+            if len(fields) < 2 or not 1 <= label <= len(EMOTIONS):
+                raise ValueError
+        except ValueError:
+            raise UserError(
+                f"{path}:{lineno}: expected '<image name> <emotion 1..7>', got {line.strip()!r}"
+            ) from None
+        table[fields[0]] = label - 1
     if not table:
         raise UserError(f"{path}: empty; expected one '<image name> <emotion 1..7>' line per image")
     return table
@@ -63,24 +66,19 @@ class RAFDB(FileImageDataset):
         split: ``train``, ``test`` or ``all``.
         image_size: output size S (pixels).
         aligned: read ``Image/aligned/<name>_aligned.jpg`` (default) or ``Image/original/<name>``.
-        verify: check every image header at build time.
-        **common: crop, train, hflip, fraction, strict (see `unsup3d.data.base`).
+        verify, **common: as `FileImageDataset` (verify, crop, train, hflip, fraction, strict).
     """
 
     label_names = ("emotion",)
     label_classes = {"emotion": EMOTIONS}
 
     def __init__(
-        self,
-        root: str | os.PathLike,
-        split: str,
-        image_size: int,
-        *,
-        aligned: bool = True,
-        verify: bool = True,
-        **common: Any,
+        self, root: StrPath, split: str, image_size: int, *, aligned: bool = True, **options: Any
     ) -> None:
-        super().__init__(root, split, image_size, **common)
+        self.aligned = bool(aligned)
+        super().__init__(root, split, image_size, **options)
+
+    def _records(self, root: Path, split: str) -> tuple[list[Record], str]:
         check_split(split, ("train", "test", "all"), "RAF-DB basic")
         base = rafdb_root(root)
         emo = require_dir(base / "EmoLabel", "put the release's EmoLabel/ folder there")
@@ -91,6 +89,7 @@ class RAFDB(FileImageDataset):
                 "('<image name> <emotion 1..7>' per line)"
             )
         labels = read_labels(label_path)
+        aligned = self.aligned
         sub = "aligned" if aligned else "original"
         images = require_dir(base / "Image" / sub, f"unzip the release's {sub} images there")
         records = []
@@ -109,4 +108,4 @@ class RAFDB(FileImageDataset):
                 f"{images}: {len(missing)} image(s) of {label_path.name} are missing (e.g. "
                 f"{missing[0]}); unzip all of the release's {sub} images there"
             )
-        self._setup(records, f"{label_path.name} lists no '{split}_' images", verify)
+        return records, f"{label_path.name} lists no '{split}_' images"

@@ -13,16 +13,11 @@ follow the contract in `unsup3d.data.base`. Register one with the decorator::
     @register("my_dataset")
     class MyDataset(ImageDataset): ...
 
-The built-in loaders are listed in `DATASETS` below. The synthetic data
-(``unsup3d/data/synthetic.py``, not part of this module) registers itself with ``@register`` and is
-imported at the end of this file, once that module exists: that import is the one place it is
-hooked in.
+The built-in datasets, the synthetic ones included, are listed in `DATASETS` below.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import inspect
 import os
 from collections.abc import Callable
@@ -42,6 +37,7 @@ from unsup3d.data.rafdb import RAFDB
 from unsup3d.data.shapenet import ShapeNetCars
 from unsup3d.data.shapes3d import Shapes3D
 from unsup3d.data.smallnorb import SmallNORB
+from unsup3d.data.synthetic import synthetic_factory
 from unsup3d.data.tracks import BBTTracks, BuffyTracks, FaceTracks
 from unsup3d.data.utkface import UTKFace
 from unsup3d.errors import UserError
@@ -49,6 +45,8 @@ from unsup3d.errors import UserError
 DatasetFactory = Callable[..., Dataset]
 
 DATASETS: dict[str, DatasetFactory] = {
+    "synthetic_faces": synthetic_factory("synthetic_faces"),
+    "synthetic_cars": synthetic_factory("synthetic_cars"),
     "image_folder": ImageFolder,
     "utkface": UTKFace,
     "shapenet_cars": ShapeNetCars,
@@ -145,13 +143,3 @@ def build_dataset(
                 f"{', '.join(sorted(allowed)) or 'none'}"
             )
     return factory(root, split, image_size, **options)
-
-
-def _import_if_present(module: str) -> None:
-    """Import a loader module that registers itself, if its file exists (errors are not hidden)."""
-    if importlib.util.find_spec(module) is not None:
-        importlib.import_module(module)
-
-
-# The built-in synthetic data registers `synthetic_faces` / `synthetic_cars` with @register.
-_import_if_present("unsup3d.data.synthetic")

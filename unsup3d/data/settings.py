@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from unsup3d.data.registry import DATASETS, accepted_options, build_dataset
 from unsup3d.schema import SettingError, Settings, setting
 
 
@@ -32,7 +33,13 @@ class DataSettings(Settings):
 
 
 def dataset_from_config(cfg: Any, split: str, keys: tuple[str, ...] | None = None):
-    """The dataset split named by a config's ``data`` section.
+    """The dataset split named by a config's ``data`` section, built by `build_dataset`.
+
+    Each option the section implies goes to the datasets whose factory accepts it (the registry's
+    `accepted_options`): the common image options (``crop``; for the train split ``hflip`` and
+    ``fraction``; ``train``) to the loaders of files, the generator's (``seed`` from
+    ``data.dataset_seed``, ``num_images`` from ``data.num_<split>`` when not 0, ``keys``) to the
+    synthetic data. A factory whose options cannot be read gets the common ones.
 
     Args:
         cfg: a resolved `unsup3d.config.Config` (its ``data`` section is read).
@@ -45,25 +52,26 @@ def dataset_from_config(cfg: Any, split: str, keys: tuple[str, ...] | None = Non
         The dataset; items follow the contract in `unsup3d.data.base`.
     """
     d: DataSettings = cfg.data
-    if d.name.startswith("synthetic"):
-        from unsup3d.data.synthetic import build_synthetic
-
-        counts = {"train": d.num_train, "val": d.num_val, "test": d.num_test}
-        kwargs: dict[str, Any] = {"seed": d.dataset_seed, "keys": keys}
-        if counts.get(split):
-            kwargs["num_images"] = counts[split]
-        return build_synthetic(d.name, split, d.image_size, **kwargs)
-    from unsup3d.data.registry import build_dataset
-
-    options: dict[str, Any] = {}
+    common: dict[str, Any] = {}
     if d.crop:
-        options["crop"] = list(d.crop)
+        common["crop"] = list(d.crop)
     # Training augmentation follows the split's role, whatever data.train_split is called.
-    options["train"] = split == "train"
+    common["train"] = split == "train"
     if split == "train":
-        options["hflip"] = d.hflip
+        common["hflip"] = d.hflip
         if d.fraction < 1:
-            options["fraction"] = d.fraction
+            common["fraction"] = d.fraction
+    generator: dict[str, Any] = {"seed": d.dataset_seed, "keys": keys}
+    count = {"train": d.num_train, "val": d.num_val, "test": d.num_test}.get(split)
+    if count:
+        generator["num_images"] = count
+    factory = DATASETS.get(d.name)  # an unknown name is build_dataset's error
+    accepted = accepted_options(factory) if factory is not None else set()
+    options = (
+        common
+        if accepted is None
+        else {k: v for k, v in {**common, **generator}.items() if k in accepted}
+    )
     split_name = {"train": d.train_split, "val": d.val_split, "test": d.test_split}.get(
         split, split
     )

@@ -3,7 +3,7 @@
 Layout (unsup3d's ``syncar.zip`` unpacked into ``data/``)::
 
     <root>/{train,val,test}/**/*.png     (the paper: 28k train, 7k val, 7k test)
-    <root>/<classes file>                optional: written by `unsup3d.data.shapenet_classes`
+    <root>/<classes file>                optional: written by `unsup3d.tools.shapenet_classes`
 
 The release trains on crop (top 8, left 14, 100×100) then resize to 64: pass
 ``crop=[8, 14, 100, 100]`` (``experiments/train_shapenet_cars.yaml`` does).
@@ -37,7 +37,7 @@ def read_class_list(path: Path) -> tuple[dict[str, int], tuple[str, ...]]:
         except ValueError:
             raise UserError(
                 f"{path}: class_index {row['class_index']!r} is not an integer; rewrite the file "
-                "with python -m unsup3d.data.shapenet_classes"
+                "with python -m unsup3d.tools.shapenet_classes"
             ) from None
         if names.setdefault(idx, row["class_name"]) != row["class_name"]:
             raise UserError(
@@ -56,10 +56,9 @@ class ShapeNetCars(FileImageDataset):
         root: folder holding train/, val/, test/ (e.g. ``data/syncar``).
         split: split sub-folder.
         image_size: output size S (pixels).
-        classes_file: id list from `unsup3d.data.shapenet_classes` (``path``, ``class_index``,
+        classes_file: id list from `unsup3d.tools.shapenet_classes` (``path``, ``class_index``,
             ``class_name``); keeps only the listed images and adds label ``car_class``.
-        verify: check every image header at build time.
-        **common: crop, train, hflip, fraction, strict (see `unsup3d.data.base`).
+        verify, **common: as `FileImageDataset` (verify, crop, train, hflip, fraction, strict).
     """
 
     def __init__(
@@ -69,17 +68,19 @@ class ShapeNetCars(FileImageDataset):
         image_size: int,
         *,
         classes_file: str | os.PathLike | None = None,
-        verify: bool = True,
-        **common: Any,
+        **options: Any,
     ) -> None:
-        super().__init__(root, split, image_size, **common)
+        self.classes_file = classes_file
+        super().__init__(root, split, image_size, **options)
+
+    def _records(self, root: Path, split: str) -> tuple[list[Record], str]:
         folder = split_folder(root, split, "the ShapeNet car renders (syncar)")
         fix = f"put the '{split}' car renders there (unsup3d's syncar.zip)"
         paths = {p.relative_to(folder).as_posix(): p for p in list_images(folder, fix)}
-        if classes_file is None:
+        if self.classes_file is None:
             records = [Record(path=p, image_id=rel) for rel, p in paths.items()]
         else:
-            cpath = resolve_path(classes_file, root, folder)
+            cpath = resolve_path(self.classes_file, root, folder)
             labels, names = read_class_list(cpath)
             missing = sorted(set(labels) - set(paths))
             if missing:
@@ -93,4 +94,4 @@ class ShapeNetCars(FileImageDataset):
                 Record(path=paths[rel], image_id=rel, labels={"car_class": labels[rel]})
                 for rel in sorted(labels)
             ]
-        self._setup(records, fix, verify)
+        return records, fix

@@ -3,7 +3,8 @@
 File: ``<root>/3dshapes.h5`` (or ``<root>`` is the file). Datasets: ``images`` (uint8 (480,000,
 64, 64, 3)) and ``labels`` (float64 (480,000, 6): floor hue, wall hue, object hue, scale, shape,
 orientation values). Images are read one at a time (the file is opened once per process, so
-DataLoader workers each get their own handle); the labels (23 MB) are read at build time.
+DataLoader workers each get their own handle); the labels (23 MB) are read at build time. h5py
+is imported only when a 3DShapes file is read, so the other datasets do not need it.
 
 Factors: the index of each label value among that column's sorted distinct values, which for the
 released file is the grid index (10, 10, 10, 8, 4, 15), as FDAE's grid order. Without a
@@ -13,19 +14,26 @@ released file is the grid index (10, 10, 10, 8, 4, 15), as FDAE's grid order. Wi
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 
-from unsup3d.data.base import ArrayImageDataset, check_factor_sizes, grid_factors
-from unsup3d.data.dsprites import find_data_file
+from unsup3d.data.base import FactorFileDataset, GridFile
 from unsup3d.errors import UserError
 
 FILE_NAME = "3dshapes.h5"
 FACTOR_NAMES = ("floor_hue", "wall_hue", "object_hue", "scale", "shape", "orientation")
 FACTOR_SIZES = (10, 10, 10, 8, 4, 15)
+
+
+def _h5py(path: Path) -> Any:
+    """The h5py module, imported on first use (only 3DShapes needs it)."""
+    try:
+        import h5py
+    except ImportError as exc:
+        raise UserError(f"{path}: reading HDF5 files needs h5py; pip install h5py") from exc
+    return h5py
 
 
 def values_to_indices(values: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -38,34 +46,20 @@ def values_to_indices(values: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
     return np.stack(cols, axis=1).astype(np.int64), tuple(sizes)
 
 
-class Shapes3D(ArrayImageDataset):
+class Shapes3D(FactorFileDataset):
     """3DShapes images with factor indices (``factors`` and one label per factor).
 
-    Args:
-        root: ``3dshapes.h5`` or its folder.
-        split: ``all``, ``train``, ``val`` or ``test``.
-        image_size: output size S (pixels); 64 is the native size.
-        factor_sizes: grid used when the file has no ``labels`` (default the release's).
-        split_seed: seed of the train/val/test partition.
-        **common: crop, train, hflip, fraction, strict (see `unsup3d.data.base`).
+    ``root`` is ``3dshapes.h5`` or its folder; ``factor_sizes`` is the grid used when the file
+    has no ``labels``. Options: `FactorFileDataset`'s.
     """
 
     factor_names = FACTOR_NAMES
+    grid_file = GridFile(FILE_NAME, "*.h5", f"3DShapes' {FILE_NAME}", FACTOR_SIZES, "'labels'")
 
-    def __init__(
-        self,
-        root: str | os.PathLike,
-        split: str = "all",
-        image_size: int = 64,
-        *,
-        factor_sizes: tuple[int, ...] | list[int] = FACTOR_SIZES,
-        split_seed: int = 0,
-        **common: Any,
-    ) -> None:
-        super().__init__(root, split, image_size, **common)
-        path = find_data_file(root, FILE_NAME, "*.h5", f"3DShapes' {FILE_NAME}")
-        self.source = path
+    def _read(self, path: Path) -> int:
+        h5py = _h5py(path)
         self.path = path
+        self._h5: Any = None  # an h5py.File, opened by the first item read in this process
         try:
             with h5py.File(path, "r") as h5:
                 keys = sorted(h5.keys())
@@ -91,21 +85,11 @@ class Shapes3D(ArrayImageDataset):
                 )
             self.factors, self.factor_sizes = values_to_indices(labels)
             self.factor_values = labels
-        else:
-            sizes = check_factor_sizes(factor_sizes, len(FACTOR_NAMES))
-            if int(np.prod(sizes)) != n:
-                raise UserError(
-                    f"{path}: {n} images but the factor grid {list(sizes)} has {int(np.prod(sizes))}; "
-                    "without 'labels' the file must hold the full grid in C order"
-                )
-            self.factors = grid_factors(sizes)
-            self.factor_sizes = sizes
-        self._h5: h5py.File | None = None
-        self._select(n, split, split_seed, f"{path} holds no images")
+        return n
 
     def _array(self, i: int) -> np.ndarray:
         if self._h5 is None:
-            self._h5 = h5py.File(self.path, "r")
+            self._h5 = _h5py(self.path).File(self.path, "r")
         return np.asarray(self._h5["images"][i])  # (H, W, 3) uint8
 
     def __getstate__(self) -> dict[str, Any]:

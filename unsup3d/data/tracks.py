@@ -30,6 +30,7 @@ from unsup3d.data.base import (
     Record,
     check_split,
     list_images,
+    read_rows,
     require_dir,
     resolve_path,
 )
@@ -61,24 +62,20 @@ def find_ids_file(root: Path) -> Path:
 def read_track_names(path: Path) -> dict[int, str]:
     """``<track id> <name>`` rows after an optional header line → {track id: lower-case name}."""
     table: dict[int, str] = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            try:
-                track = int(fields[0])
-            except ValueError:
-                if lineno == 1:
-                    continue  # the header line
-                raise UserError(
-                    f"{path}:{lineno}: expected '<track id> <name>', got {line.strip()!r}"
-                ) from None
-            if len(fields) < 2:
-                raise UserError(
-                    f"{path}:{lineno}: track {track} has no name; expected '<track id> <name>'"
-                )
-            table[track] = fields[1].lower()
+    for lineno, fields, line in read_rows(path):
+        try:
+            track = int(fields[0])
+        except ValueError:
+            if lineno == 1:
+                continue  # the header line
+            raise UserError(
+                f"{path}:{lineno}: expected '<track id> <name>', got {line.strip()!r}"
+            ) from None
+        if len(fields) < 2:
+            raise UserError(
+                f"{path}:{lineno}: track {track} has no name; expected '<track id> <name>'"
+            )
+        table[track] = fields[1].lower()
     if not table:
         raise UserError(f"{path}: no '<track id> <name>' lines after the header")
     return table
@@ -101,12 +98,13 @@ class FaceTracks(FileImageDataset):
         split: ``test`` or ``all`` (the same frames; the sets are for evaluation).
         image_size: output size S (pixels).
         ids_file: the track → name list (default: the only ``*.ids`` in root or its parent).
-        identities: names kept, in label order (default: every name in the ids file, sorted).
-        verify: check every image header at build time.
-        **common: crop, train, hflip, fraction, strict (see `unsup3d.data.base`).
+        identities: names kept, in label order (default: the class's ``default_identities``;
+            none: every name in the ids file, sorted).
+        verify, **common: as `FileImageDataset` (verify, crop, train, hflip, fraction, strict).
     """
 
     label_names = ("identity",)
+    default_identities: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -116,12 +114,16 @@ class FaceTracks(FileImageDataset):
         *,
         ids_file: str | os.PathLike | None = None,
         identities: tuple[str, ...] | list[str] | None = None,
-        verify: bool = True,
-        **common: Any,
+        **options: Any,
     ) -> None:
-        super().__init__(root, split, image_size, **common)
+        self.ids_file = ids_file
+        self.identities = self.default_identities if identities is None else tuple(identities)
+        super().__init__(root, split, image_size, **options)
+
+    def _records(self, root: Path, split: str) -> tuple[list[Record], str]:
         check_split(split, ("test", "all"), "a face-track set")
         root = require_dir(root, "put one folder of frames per track there (<prefix>_<track id>/)")
+        ids_file = self.ids_file
         ids_path = resolve_path(ids_file, root, root.parent) if ids_file else find_ids_file(root)
         if not ids_path.is_file():
             raise UserError(
@@ -129,8 +131,8 @@ class FaceTracks(FileImageDataset):
             )
         names = read_track_names(ids_path)
         keep = (
-            tuple(n.lower() for n in identities)
-            if identities
+            tuple(n.lower() for n in self.identities)
+            if self.identities
             else tuple(sorted(set(names.values())))
         )
         self.label_classes = {"identity": keep}
@@ -178,9 +180,7 @@ class FaceTracks(FileImageDataset):
                 other,
                 empty,
             )
-        self._setup(
-            records, f"no frames of the identities {', '.join(keep)} (check {ids_path})", verify
-        )
+        return records, f"no frames of the identities {', '.join(keep)} (check {ids_path})"
 
     @property
     def tracks(self) -> dict[int, list[int]]:
@@ -201,18 +201,10 @@ def _images_or_none(folder: Path) -> list[Path]:
 class BBTTracks(FaceTracks):
     """The Big Bang Theory s01e01 tracks: 5 identities (the paper: 644 tracks)."""
 
-    def __init__(
-        self, root: str | os.PathLike, split: str, image_size: int, **options: Any
-    ) -> None:
-        options.setdefault("identities", BBT_IDENTITIES)
-        super().__init__(root, split, image_size, **options)
+    default_identities = BBT_IDENTITIES
 
 
 class BuffyTracks(FaceTracks):
     """Buffy the Vampire Slayer s05e02 tracks: 6 identities (the paper: 568 tracks)."""
 
-    def __init__(
-        self, root: str | os.PathLike, split: str, image_size: int, **options: Any
-    ) -> None:
-        options.setdefault("identities", BUFFY_IDENTITIES)
-        super().__init__(root, split, image_size, **options)
+    default_identities = BUFFY_IDENTITIES

@@ -1,6 +1,6 @@
 """UTKFace: labels parsed from ``age_gender_race_date`` file names.
 
-Layout (after ``python -m unsup3d.data.split <UTKFace download> data/UTKFace``)::
+Layout (after ``python -m unsup3d.tools.split <UTKFace download> data/UTKFace``)::
 
     <root>/{train,val,test}/**/<age>_<gender>_<race>_<date&time>.jpg[.chip.jpg]
 
@@ -15,9 +15,7 @@ never a crash.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
-from typing import Any
 
 from unsup3d.data.base import FileImageDataset, Record, list_images
 from unsup3d.data.folder import split_folder
@@ -57,23 +55,13 @@ class UTKFace(FileImageDataset):
         root: folder holding train/, val/, test/ (e.g. ``data/UTKFace``).
         split: ``train``, ``val`` or ``test`` (any sub-folder name works).
         image_size: output size S (pixels); the paper uses 64.
-        verify: check every image header at build time.
-        **common: crop, train, hflip, fraction, strict (see `unsup3d.data.base`).
+        verify, **common: as `FileImageDataset` (verify, crop, train, hflip, fraction, strict).
     """
 
     label_names = ("age", "gender", "race")
     label_classes = {"gender": GENDERS, "race": RACES}
 
-    def __init__(
-        self,
-        root: str | os.PathLike,
-        split: str,
-        image_size: int,
-        *,
-        verify: bool = True,
-        **common: Any,
-    ) -> None:
-        super().__init__(root, split, image_size, **common)
+    def _records(self, root: Path, split: str) -> tuple[list[Record], str]:
         folder = split_folder(root, split, "UTKFace")
         fix = f"put the UTKFace '{split}' images (named age_gender_race_date.jpg) there"
         records = []
@@ -93,4 +81,4 @@ class UTKFace(FileImageDataset):
                 len(self.skipped_names),
                 self.skipped_names[0],
             )
-        self._setup(records, fix, verify)
+        return records, fix

@@ -1,4 +1,4 @@
-"""python -m unsup3d.data.split: deterministic, reproducible from its id list, never touches sources."""
+"""python -m unsup3d.tools.split: deterministic, reproducible from its id list, never touches sources."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from unsup3d.data.idlist import read_id_list
-from unsup3d.data.split import main
-from unsup3d.data.utkface import UTKFace
 from unsup3d.cli import cli_main
+from unsup3d.data.idlist import read_id_list
+from unsup3d.data.utkface import UTKFace
 from unsup3d.errors import UserError
+from unsup3d.tools.split import main
 
 
 @pytest.fixture
@@ -84,7 +84,7 @@ def test_from_ids_reproduces_a_split_on_another_copy(raw_utk, tmp_path):
     with pytest.raises(
         UserError, match=r"split_ids.txt: 1 listed file\(s\) are not under .*other_copy"
     ):
-        main([str(copy), str(tmp_path / "c"), "--from-ids", str(tmp_path / "a" / "split_ids.txt")])
+        main([str(copy), str(tmp_path / "c"), "--from_ids", str(tmp_path / "a" / "split_ids.txt")])
 
 
 def test_split_by_identity_keeps_identities_together(tmp_path, make):
@@ -111,8 +111,9 @@ def test_refuses_non_empty_output_and_overwrite_replaces_only_its_own_files(
     (dst / "mine.txt").write_text("user file")
     assert cli_main(main, [str(raw_utk), str(dst)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(
-        f"error: {dst}: output folder is not empty; choose a new folder or pass --overwrite"
+    assert err == (
+        f"error: {dst}: folder is not empty; pass --overwrite to write into it, or choose "
+        "another --output_dir\n"
     )
     assert main([str(raw_utk), str(dst), "--overwrite"]) == 0
     assert main([str(raw_utk), str(dst), "--overwrite", "--seed", "3"]) == 0
@@ -146,12 +147,26 @@ def test_bad_arguments_are_one_line_errors(tmp_path, raw_utk, capsys, args, mess
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
 
 
+def test_dst_as_output_dir_and_usage_errors(raw_utk, tmp_path, capsys):
+    assert main([str(raw_utk), "--output_dir", str(tmp_path / "a")]) == 0
+    assert main([str(raw_utk), str(tmp_path / "b")]) == 0
+    a, b = ((tmp_path / x / "split_ids.txt").read_bytes() for x in "ab")
+    assert a == b
+    for argv, message in (
+        ([str(raw_utk)], "the output is required: give DST or --output_dir"),
+        ([str(raw_utk), "x", "--output_dir", "y"], "DST and --output_dir name different outputs"),
+    ):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
 def test_runs_as_a_module(raw_utk, tmp_path):
     out = subprocess.run(
         [
             sys.executable,
             "-m",
-            "unsup3d.data.split",
+            "unsup3d.tools.split",
             str(raw_utk),
             str(tmp_path / "m"),
             "--seed",

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 import torch
 
-from unsup3d.data.materialize import RAFDB_LABEL, main, materialize
 from unsup3d.data.registry import build_dataset
-from unsup3d.data.synthetic import EMOTIONS, synthetic_cars, synthetic_faces
-from unsup3d.cli import cli_main
+from unsup3d.data.synthetic import EMOTIONS, synthetic_faces
+from unsup3d.data.synthetic.materialize import RAFDB_LABEL, materialize
 from unsup3d.errors import UserError
 
 S = 16
@@ -149,38 +146,8 @@ def test_other_options_into_the_same_folder_are_refused(tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     (other / "notes.txt").write_text("mine")
-    with pytest.raises(UserError, match="not empty and not a materialized folder"):
-        materialize("synthetic_faces", other, S, ("val",), 3, workers=1)
-
-
-def test_cars_load_back_with_classes_and_parts(tmp_path):
-    assert main(["--name", "synthetic_cars", "--out", str(tmp_path), "--size", str(S),
-                 "--splits", "test", "--num_images", "7", "--workers", "1",
-                 "--images_per_identity", "1"]) == 0  # fmt: skip
-    g = synthetic_cars("test", S, num_images=7, images_per_identity=1).generate_batch(range(7))
-    loaded = build_dataset("shapenet_cars", tmp_path, "test", S, classes_file="test_classes.txt")
-    torch.testing.assert_close(_stack(loaded), _quantised(g["image"]), rtol=0, atol=0)
-    assert [loaded[i]["labels"]["car_class"] for i in range(7)] == g["labels"]["car_class"].tolist()
-    assert loaded.label_classes["car_class"] == synthetic_cars().category_names
-    parts = build_dataset("celebamask_hq", tmp_path / "parts", "test", S, hflip=False)
-    torch.testing.assert_close(_stack(parts, "mask"), g["mask"], rtol=0, atol=0)
-    assert (tmp_path / "test" / "000000.png").is_file() and not os.path.islink(
-        tmp_path / "test" / "000000.png"
-    )
-
-
-def test_cli_errors_are_one_line(tmp_path, capsys):
-    assert cli_main(main, ["--out", str(tmp_path), "--splits", "training"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: --splits training: unknown split") and err.count("\n") == 1
-    assert (
-        cli_main(
-            main,
-            ["--out", str(tmp_path), "--splits", "train", "val", "--num_images", "1", "2", "3"],
-        )
-        == 2
-    )
-    assert "3 values for 2 splits" in capsys.readouterr().err
+    with pytest.raises(UserError, match=f"{other}: folder is not empty; pass --overwrite"):
+        materialize("synthetic_faces", other, S, ("val",), 3, workers=1)  # and no manifest.json
 
 
 @pytest.mark.slow  # spawns two interpreters that import torch (~10 s on 2 busy cores)
