@@ -40,7 +40,7 @@ from pathlib import Path
 import torch
 
 from unsup3d.config import config_to_dict, load_config
-from unsup3d.data.settings import dataset_from_config
+from unsup3d.data.registry import dataset_from_config
 from unsup3d.depth_metrics import (
     constant_depth_side,
     evaluation_masks,

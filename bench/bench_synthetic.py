@@ -10,7 +10,7 @@ Per dataset and size it prints:
 - ``loader``: a DataLoader with ``--workers`` processes (one torch thread each, batched
   rendering through ``__getitems__``), images/s over ``--runs`` batches per worker after a
   warm-up batch, with every ground-truth key in the items, then with ``image`` alone (as the
-  trainer asks for: `unsup3d.data.settings.dataset_from_config` ``keys``): how fast training is fed;
+  trainer asks for: `unsup3d.data.registry.dataset_from_config` ``keys``): how fast training is fed;
 - two ratio lines at each size: generating a batch / one training step of the ``small`` preset
   on the same batch (`unsup3d.objective.compute_objective` + backward + Adam, LOOCC off, no
   perceptual term), both with ``--threads`` threads (wall time in one process), then both with

@@ -64,7 +64,7 @@ _EXPORTS: dict[str, str] = {
     "build_dataset": "unsup3d.data.registry:build_dataset",
     "IMAGE_EXTENSIONS": "unsup3d.data.base:IMAGE_EXTENSIONS",
     "DATASETS": "unsup3d.data.registry:DATASETS",
-    "dataset_from_config": "unsup3d.data.settings:dataset_from_config",
+    "dataset_from_config": "unsup3d.data.registry:dataset_from_config",
     "iterate_batches": "unsup3d.trainer:iterate_batches",
     "SyntheticDataset": "unsup3d.data.synthetic:SyntheticDataset",
     "synthetic_faces": "unsup3d.data.synthetic:synthetic_faces",

@@ -20,7 +20,7 @@ from PIL import Image
 
 from unsup3d.cli import check_output_file, prepare_output_dir
 from unsup3d.config import Config, config_from_dict, config_to_dict, load_config
-from unsup3d.data.settings import dataset_from_config
+from unsup3d.data.registry import dataset_from_config
 from unsup3d.depth_metrics import (
     constant_depth_side,
     evaluation_masks,

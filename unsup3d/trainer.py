@@ -39,7 +39,7 @@ from unsup3d.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from unsup3d.data.settings import dataset_from_config
+from unsup3d.data.registry import dataset_from_config
 from unsup3d.errors import UserError
 from unsup3d.models import build_model
 from unsup3d.schema import Settings, as_dict, as_yaml, setting

@@ -1,9 +1,11 @@
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from unsup3d.config import Config, config_from_dict, config_to_dict, dump_config, load_config
 from unsup3d.errors import UserError
+from unsup3d.schema import Settings, field_doc
 
 EXPERIMENTS = sorted((Path(__file__).resolve().parents[2] / "experiments").glob("*.yaml"))
 
@@ -103,3 +105,124 @@ def test_base_config_is_merged_key_by_key(tmp_path):
     assert (cfg.data.image_size, cfg.data.num_test, cfg.data.num_val) == (32, 7, 5)
     assert cfg.model.preset == "small" and cfg.loocc.variant == "none"
     assert base["data"]["num_test"] != 7  # the base dict is not modified
+
+
+# -- every setting is defined once ---------------------------------------------------------------
+
+# (module, qualified name, parameter): why a parameter named like a setting may have a default.
+NOT_A_SETTING = {
+    ("unsup3d.renderer.rasterize", "rasterize", "near"): "the primitive's clip plane (no clip)",
+    ("unsup3d.renderer.rasterize", "rasterize", "far"): "the primitive's clip plane (no clip)",
+    ("unsup3d.renderer.rasterize", "rasterize_depth", "near"): "the primitive's clip plane",
+    ("unsup3d.renderer.rasterize", "rasterize_depth", "far"): "the primitive's clip plane",
+    ("unsup3d.renderer.reference", "reference_rasterize", "near"): "the loop reference's clip",
+    ("unsup3d.renderer.reference", "reference_rasterize", "far"): "the loop reference's clip",
+    ("unsup3d.renderer.render", "Renderer._check_depth", "name"): "a label in error messages",
+}
+
+
+def _core_modules():
+    import importlib
+    import pkgutil
+
+    import unsup3d
+
+    return [
+        importlib.import_module(m.name) for m in pkgutil.walk_packages(unsup3d.__path__, "unsup3d.")
+    ]
+
+
+def _setting_names() -> dict[str, list[str]]:
+    names: dict[str, list[str]] = {}
+    for section in dataclasses.fields(Config):
+        for f in dataclasses.fields(getattr(Config(), section.name)):
+            names.setdefault(f.name, []).append(f"{section.name}.{f.name}")
+    return names
+
+
+def test_every_section_is_a_settings_class_whose_fields_carry_a_doc():
+    cfg = Config()
+    for section in dataclasses.fields(Config):
+        obj = getattr(cfg, section.name)
+        assert isinstance(obj, Settings), section.name
+        for f in dataclasses.fields(obj):
+            assert field_doc(f), (
+                f"{section.name}.{f.name} has no one-line doc (declare it with setting())"
+            )
+
+
+def _literal_defaults(fn) -> set[str]:
+    """The parameters of ``fn`` whose default is written as a literal (a number, a string, None,
+    a list of those...), as opposed to a reference such as ``DEFAULTS.image_size``."""
+    import ast
+    import inspect
+    import textwrap
+
+    node = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
+    args = node.args
+    positional = args.posonlyargs + args.args
+    pairs = list(zip(positional[len(positional) - len(args.defaults) :], args.defaults))
+    pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+    literal = set()
+    for arg, default in pairs:
+        try:
+            ast.literal_eval(default)
+        except ValueError:
+            continue
+        literal.add(arg.arg)
+    return literal
+
+
+def test_every_setting_is_defined_once():
+    """No dataclass field or function parameter in the core, other than the settings classes'
+    own, writes a default for a name that is a config key (a copied default drifts: border_depth
+    was 1.04 in the schema and None in the model's settings). A default that refers to the
+    settings (``image_size: int = DEFAULTS.image_size``) is the same definition, not a copy."""
+    import inspect
+
+    names = _setting_names()
+    sections = {type(getattr(Config(), s.name)) for s in dataclasses.fields(Config)}
+    copies = []
+    seen: set[int] = set()
+    for module in _core_modules():
+        for obj in vars(module).values():
+            if getattr(obj, "__module__", None) != module.__name__ or id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            if inspect.isclass(obj) and obj in sections:
+                continue
+            if inspect.isclass(obj) and dataclasses.is_dataclass(obj):
+                for f in dataclasses.fields(obj):
+                    has_default = (
+                        f.default is not dataclasses.MISSING
+                        or f.default_factory is not dataclasses.MISSING
+                    )
+                    if f.name in names and has_default:
+                        copies.append(
+                            f"{module.__name__}.{obj.__name__}.{f.name} ~ {names[f.name]}"
+                        )
+            functions = []
+            if inspect.isfunction(obj):
+                functions = [obj]
+            elif inspect.isclass(obj):
+                functions = [v for v in vars(obj).values() if inspect.isfunction(v)]
+            for fn in functions:
+                named = [p for p in inspect.signature(fn).parameters if p in names]
+                if not named or fn.__code__.co_filename.startswith("<"):
+                    continue  # generated (a dataclass's __init__: its fields are checked above)
+                for p in sorted(set(named) & _literal_defaults(fn)):
+                    if (module.__name__, fn.__qualname__, p) not in NOT_A_SETTING:
+                        copies.append(f"{module.__name__}.{fn.__qualname__}({p}=...) ~ {names[p]}")
+    assert copies == [], "defaults defined a second time:\n" + "\n".join(sorted(copies))
+
+
+def test_the_once_check_sees_a_copied_default(monkeypatch):
+    import unsup3d.renderer.render as render
+
+    def copied(image_size: int, fov_deg: float = 10.0) -> None:
+        """A constructor that repeats renderer.fov_deg's default."""
+
+    copied.__module__ = render.__name__
+    monkeypatch.setattr(render, "copied", copied, raising=False)
+    with pytest.raises(AssertionError, match=r"copied\(fov_deg=\.\.\.\) ~ \['renderer.fov_deg'\]"):
+        test_every_setting_is_defined_once()

@@ -51,6 +51,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from unsup3d.data.settings import DEFAULTS
 from unsup3d.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -333,10 +334,10 @@ class ImageDataset(Dataset):
         split: str,
         image_size: int,
         *,
-        crop: Any = None,
+        crop: Any = DEFAULTS.crop,
         train: bool | None = None,
-        hflip: bool = True,
-        fraction: float = 1.0,
+        hflip: bool = DEFAULTS.hflip,
+        fraction: float = DEFAULTS.fraction,
         strict: bool = False,
     ) -> None:
         if isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)):
@@ -575,7 +576,7 @@ class FactorGridDataset(ArrayImageDataset):
         self,
         root: StrPath,
         split: str = "all",
-        image_size: int = 64,
+        image_size: int = DEFAULTS.image_size,
         *,
         split_seed: int = 0,
         **common: Any,
@@ -654,7 +655,7 @@ class FactorFileDataset(FactorGridDataset):
         self,
         root: str | os.PathLike,
         split: str = "all",
-        image_size: int = 64,
+        image_size: int = DEFAULTS.image_size,
         *,
         factor_sizes: Sequence[int] | None = None,
         **options: Any,

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from unsup3d.data.base import FactorFileDataset, GridFile
+from unsup3d.data.settings import DEFAULTS
 from unsup3d.errors import UserError
 
 FILE_NAME = "basel_face_renders.pth"
@@ -49,7 +50,7 @@ class BaselFaces(FactorFileDataset):
         self,
         root: str | os.PathLike,
         split: str = "all",
-        image_size: int = 64,
+        image_size: int = DEFAULTS.image_size,
         *,
         native_size: int = NATIVE_SIZE,
         **options: Any,

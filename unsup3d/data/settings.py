@@ -1,11 +1,10 @@
-"""The ``data`` config section (`DataSettings`) and the dataset it names (`dataset_from_config`)."""
+"""The ``data`` config section (`DataSettings`); `unsup3d.data.registry.dataset_from_config`
+builds the dataset it names."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from unsup3d.data.registry import DATASETS, accepted_options, build_dataset
 from unsup3d.schema import SettingError, Settings, setting
 
 
@@ -32,47 +31,6 @@ class DataSettings(Settings):
             raise SettingError("crop", "must be [], [size] or [top, left, height, width]")
 
 
-def dataset_from_config(cfg: Any, split: str, keys: tuple[str, ...] | None = None):
-    """The dataset split named by a config's ``data`` section, built by `build_dataset`.
-
-    Each option the section implies goes to the datasets whose factory accepts it (the registry's
-    `accepted_options`): the common image options (``crop``; for the train split ``hflip`` and
-    ``fraction``; ``train``) to the loaders of files, the generator's (``seed`` from
-    ``data.dataset_seed``, ``num_images`` from ``data.num_<split>`` when not 0, ``keys``) to the
-    synthetic data. A factory whose options cannot be read gets the common ones.
-
-    Args:
-        cfg: a resolved `unsup3d.config.Config` (its ``data`` section is read).
-        split: ``train``/``val``/``test`` (mapped through ``data.*_split``) or any other split
-            the dataset has (synthetic: ``ood``, ``ood_light``, ``ood_view``, ``tracks``).
-        keys: limit the synthetic data's items to these keys (training needs only ``image``);
-            loaders of files return their own items.
-
-    Returns:
-        The dataset; items follow the contract in `unsup3d.data.base`.
-    """
-    d: DataSettings = cfg.data
-    common: dict[str, Any] = {}
-    if d.crop:
-        common["crop"] = list(d.crop)
-    # Training augmentation follows the split's role, whatever data.train_split is called.
-    common["train"] = split == "train"
-    if split == "train":
-        common["hflip"] = d.hflip
-        if d.fraction < 1:
-            common["fraction"] = d.fraction
-    generator: dict[str, Any] = {"seed": d.dataset_seed, "keys": keys}
-    count = {"train": d.num_train, "val": d.num_val, "test": d.num_test}.get(split)
-    if count:
-        generator["num_images"] = count
-    factory = DATASETS.get(d.name)  # an unknown name is build_dataset's error
-    accepted = accepted_options(factory) if factory is not None else set()
-    options = (
-        common
-        if accepted is None
-        else {k: v for k, v in {**common, **generator}.items() if k in accepted}
-    )
-    split_name = {"train": d.train_split, "val": d.val_split, "test": d.test_split}.get(
-        split, split
-    )
-    return build_dataset(d.name, d.root, split_name, d.image_size, **options)
+# The data section's defaults, for code that takes one of its options outside a config (a loader
+# built directly): a default there refers to this, so each is defined once, above.
+DEFAULTS = DataSettings()

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from unsup3d.data.base import ArrayImageDataset, check_split, require_dir
+from unsup3d.data.settings import DEFAULTS
 from unsup3d.errors import UserError
 
 MAGIC_DTYPES = {
@@ -117,7 +118,11 @@ class SmallNORB(ArrayImageDataset):
     factor_sizes = FACTOR_SIZES
 
     def __init__(
-        self, root: str | os.PathLike, split: str = "all", image_size: int = 64, **common: Any
+        self,
+        root: str | os.PathLike,
+        split: str = "all",
+        image_size: int = DEFAULTS.image_size,
+        **common: Any,
     ) -> None:
         super().__init__(root, split, image_size, **common)
         check_split(split, ("all", "train", "test"), "SmallNORB")

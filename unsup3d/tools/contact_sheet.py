@@ -22,6 +22,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from unsup3d import cli
+from unsup3d.data.settings import DEFAULTS
 from unsup3d.data.synthetic import CAR_CLASSES, EMOTION_RANGES, EMOTIONS, SyntheticDataset
 from unsup3d.errors import UserError
 from unsup3d.tools import tool_parser
@@ -114,7 +115,9 @@ def _car_rows(size: int, seed: int) -> list[tuple[str, torch.Tensor]]:
     return rows
 
 
-def contact_sheet(size: int = 64, scale: int = 2, seed: int = 0) -> Image.Image:
+def contact_sheet(
+    size: int = DEFAULTS.image_size, scale: int = 2, seed: int = DEFAULTS.dataset_seed
+) -> Image.Image:
     """The sheet as a PIL image (rows of ``COLUMNS`` tiles, each row labelled on the left)."""
     rows = _face_rows(size, seed) + _car_rows(size, seed)
     tile = size * scale

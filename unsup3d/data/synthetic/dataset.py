@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
+from unsup3d.data.settings import DEFAULTS
 from unsup3d.data.synthetic.cars import CarModel
 from unsup3d.data.synthetic.faces import FaceModel
 from unsup3d.data.synthetic.rng import Draws, stream_key, uniforms
@@ -134,10 +135,10 @@ class SyntheticDataset(Dataset):
 
     def __init__(
         self,
-        name: str = "synthetic_faces",
+        name: str = DEFAULTS.name,
         split: str = "train",
-        image_size: int = 64,
-        seed: int = 0,
+        image_size: int = DEFAULTS.image_size,
+        seed: int = DEFAULTS.dataset_seed,
         num_images: int | None = None,
         images_per_identity: int = 10,
         noise: float = 1.0,
@@ -469,21 +470,27 @@ def _split_items(batch: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def synthetic_faces(
-    split: str = "train", image_size: int = 64, seed: int = 0, **kwargs: Any
+    split: str = "train",
+    image_size: int = DEFAULTS.image_size,
+    seed: int = DEFAULTS.dataset_seed,
+    **kwargs: Any,
 ) -> SyntheticDataset:
     """Synthetic faces (`SyntheticDataset` with ``name="synthetic_faces"``; options there)."""
     return SyntheticDataset("synthetic_faces", split, image_size, seed, **kwargs)
 
 
 def synthetic_cars(
-    split: str = "train", image_size: int = 64, seed: int = 0, **kwargs: Any
+    split: str = "train",
+    image_size: int = DEFAULTS.image_size,
+    seed: int = DEFAULTS.dataset_seed,
+    **kwargs: Any,
 ) -> SyntheticDataset:
     """Synthetic cars (`SyntheticDataset` with ``name="synthetic_cars"``; options there)."""
     return SyntheticDataset("synthetic_cars", split, image_size, seed, **kwargs)
 
 
 def build_synthetic(
-    name: str, split: str = "train", image_size: int = 64, **kwargs: Any
+    name: str, split: str = "train", image_size: int = DEFAULTS.image_size, **kwargs: Any
 ) -> SyntheticDataset:
     """Build a synthetic split by name (``synthetic_faces`` or ``synthetic_cars``).
 

@@ -50,6 +50,7 @@ from PIL import Image
 
 from unsup3d.cli import prepare_output_dir
 from unsup3d.data.idlist import write_id_list
+from unsup3d.data.settings import DEFAULTS
 from unsup3d.data.synthetic.dataset import DATASET_NAMES, SPLITS, SyntheticDataset
 from unsup3d.data.synthetic.faces import EMOTIONS
 from unsup3d.errors import UserError
@@ -328,11 +329,11 @@ def _check_manifest(
 def materialize(
     name: str,
     out: str | os.PathLike,
-    image_size: int = 64,
+    image_size: int = DEFAULTS.image_size,
     splits: Sequence[str] = ("train", "val", "test"),
     num_images: int | Sequence[int] | None = None,
     *,
-    seed: int = 0,
+    seed: int = DEFAULTS.dataset_seed,
     noise: float = 1.0,
     images_per_identity: int = 10,
     frames_per_track: int = 10,
