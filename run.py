@@ -28,14 +28,7 @@ log = logging.getLogger("run")
 
 def build_parser() -> cli.ArgumentParser:
     shared = cli.shared_flags(
-        "gpu",
-        "num_workers",
-        "seed",
-        "overwrite",
-        "output_dir",
-        "output",
-        "batch_size",
-        "verbose",
+        "gpu num_workers seed overwrite output_dir output batch_size verbose",
         defaults={"num_workers": 4, "seed": None},
         helps={
             "seed": "overrides run.seed (default: the config's)",

@@ -47,12 +47,7 @@ PROG = "classification/run_trainer.py"
 
 def build_parser() -> cli.ArgumentParser:
     shared = cli.shared_flags(
-        "output_dir",
-        "overwrite",
-        "seed",
-        "gpu",
-        "batch_size",
-        "verbose",
+        "output_dir overwrite seed gpu batch_size verbose",
         defaults={"output_dir": "runs/classification", "batch_size": 32},
         helps={
             "output_dir": "folder for results.json/.txt, per_attribute.csv, metrics.jsonl",

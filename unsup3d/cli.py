@@ -103,13 +103,15 @@ def shared_flags(
     """A parent parser holding the named shared flags, listed once under "shared options".
 
     Args:
-        names: keys of `SHARED_FLAGS`, in the order ``--help`` lists them.
+        names: keys of `SHARED_FLAGS`, in the order ``--help`` lists them; an argument may
+            hold several separated by spaces (``"output_dir overwrite seed"``).
         defaults: per-CLI defaults (e.g. ``{"num_workers": 4}``); the help shows them.
         helps: per-CLI help text replacing the shared one (e.g. what ``--output_dir`` defaults to).
 
     Returns:
         ``argparse.ArgumentParser(add_help=False)`` to pass in ``parents=[...]``.
     """
+    names = tuple(n for item in names for n in item.split())
     defaults, helps = dict(defaults or {}), dict(helps or {})
     unknown = sorted((set(names) | set(defaults) | set(helps)) - set(SHARED_FLAGS))
     if unknown:

@@ -53,6 +53,12 @@ def test_help_shows_each_shared_flag_once_with_underscores():
     assert "shared options" in text
 
 
+def test_names_may_come_in_one_string():
+    spaced = cli.shared_flags("output_dir overwrite", "seed")
+    listed = [a.dest for a in spaced._actions]
+    assert listed == ["output_dir", "overwrite", "seed"]
+
+
 def test_per_cli_defaults_and_unknown_names():
     parser = cli.ArgumentParser(
         parents=[cli.shared_flags("num_workers", defaults={"num_workers": 4})]

@@ -470,23 +470,17 @@ def _split_items(batch: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def synthetic_faces(
-    split: str = "train",
-    image_size: int = DEFAULTS.image_size,
-    seed: int = DEFAULTS.dataset_seed,
-    **kwargs: Any,
+    split: str = "train", image_size: int = DEFAULTS.image_size, **options: Any
 ) -> SyntheticDataset:
     """Synthetic faces (`SyntheticDataset` with ``name="synthetic_faces"``; options there)."""
-    return SyntheticDataset("synthetic_faces", split, image_size, seed, **kwargs)
+    return SyntheticDataset("synthetic_faces", split, image_size, **options)
 
 
 def synthetic_cars(
-    split: str = "train",
-    image_size: int = DEFAULTS.image_size,
-    seed: int = DEFAULTS.dataset_seed,
-    **kwargs: Any,
+    split: str = "train", image_size: int = DEFAULTS.image_size, **options: Any
 ) -> SyntheticDataset:
     """Synthetic cars (`SyntheticDataset` with ``name="synthetic_cars"``; options there)."""
-    return SyntheticDataset("synthetic_cars", split, image_size, seed, **kwargs)
+    return SyntheticDataset("synthetic_cars", split, image_size, **options)
 
 
 def build_synthetic(
