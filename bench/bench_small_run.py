@@ -25,7 +25,7 @@ the 64 px runs among them. Reported:
   (the "scene" mask, which includes the background wall), as `run.py test`
   also reports.
 
-The acceptance test (tests/model/test_small_run.py, marked slow) runs this script.
+The acceptance test (tests/bench/test_bench_small_run.py, marked slow) runs this script.
 """
 
 from __future__ import annotations

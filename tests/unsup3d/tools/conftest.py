@@ -1,4 +1,4 @@
-"""The tools' tests write their inputs with the data tests' fixtures (tests/data/conftest.py).
+"""The tools' tests write their inputs with the data tests' fixtures (tests/unsup3d/data/conftest.py).
 
 Tests run in importlib mode, where a conftest cannot be imported by name, so the data fixtures'
 module is loaded from its file and the fixtures the tools need are re-exported here.

@@ -43,7 +43,7 @@ def test_unknown_option_lists_the_accepted_ones(utkface_root):
 
 
 def test_every_file_loader_takes_the_common_options():
-    # The synthetic data is generated: its options are the generator's (tests/data/synthetic).
+    # The synthetic data is generated: its options are the generator's (tests/unsup3d/data/synthetic).
     for name, factory in DATASETS.items():
         if name.startswith("synthetic"):
             continue
@@ -109,7 +109,7 @@ def test_the_registry_imports_no_optional_reader():
     assert out.stdout.strip() == "[]"
 
 
-DEMO = Path(__file__).resolve().parents[2] / "experiments" / "demo.yaml"
+DEMO = Path(__file__).resolve().parents[3] / "experiments" / "demo.yaml"
 
 
 def test_synthetic_options_come_from_the_data_section():

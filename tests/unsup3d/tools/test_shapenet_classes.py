@@ -12,7 +12,7 @@ from unsup3d.data.shapenet import ShapeNetCars
 from unsup3d.errors import UserError
 from unsup3d.tools import shapenet_classes
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CONFIG = REPO / "experiments" / "data" / "shapenet_car_classes.yaml"
 
 
