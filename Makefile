@@ -27,7 +27,7 @@ demo: $(STAMP)
 	$(PY) clustering/cluster_eval.py runs/demo/features_tracks.npz --groups depth,albedo --attributes identity --output_dir runs/demo --overwrite
 
 renderer-demo: $(STAMP)
-	$(PY) -m unsup3d.renderer.demo --output docs/renderer_demo.png --overwrite
+	$(PY) -m unsup3d.renderer.demo --output docs/renderer_demo.png
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -229,3 +229,16 @@ def test_the_documented_command_runs_as_a_script(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "--disentangle" in done.stdout and "--title" in done.stdout
+
+
+def test_the_old_path_forwards_to_the_script():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    old = Path(__file__).resolve().parents[2] / "analysis" / "demo_figure.py"
+    proc = subprocess.run(
+        [sys.executable, str(old), "--help"], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "six-panel figure" in proc.stdout

@@ -94,11 +94,9 @@ def render_sheet(size: int = 64) -> np.ndarray:
 
 def build_parser() -> cli.ArgumentParser:
     shared = cli.shared_flags(
-        "output",
-        "overwrite",
-        "verbose",
+        "output verbose",
         defaults={"output": Path("docs/renderer_demo.png")},
-        helps={"output": "PNG to write"},
+        helps={"output": "PNG to write (replaced if it exists: the sheet in docs/ is regenerated)"},
     )
     parser = cli.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, parents=[shared]
@@ -115,7 +113,7 @@ def build_parser() -> cli.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cli.setup_logging(args.verbose)
-    output = cli.check_output_file(args.output, args.overwrite)
+    output = cli.check_output_file(args.output, overwrite=True)
     sheet = render_sheet(args.size)
     image = Image.fromarray(sheet)
     if args.scale > 1:
