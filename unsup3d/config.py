@@ -58,7 +58,8 @@ def _section_class(name: str, data: Any, source: str) -> type:
     """The settings class of section ``name``; for ``model``, the one of ``model.name``."""
     if name != "model":
         return typing.get_type_hints(Config)[name]
-    model = (data or {}).get("name", "pdr") if isinstance(data, dict) else "pdr"
+    default = ModelSettings.name  # the default model's name, defined in its settings
+    model = (data or {}).get("name", default) if isinstance(data, dict) else default
     try:
         return model_class(model).Settings
     except UserError as exc:
