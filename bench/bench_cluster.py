@@ -21,7 +21,6 @@ metric is identical, a ``ratio:`` line
 
 from __future__ import annotations
 
-import argparse
 import resource
 import time
 
@@ -39,6 +38,7 @@ from sklearn.metrics import (
 
 from clustering.protocol import evaluate_hac
 from evalkit import METRIC_NAMES, contingency, cut_tree, hac_memory_bytes, ward_linkage
+from unsup3d import cli
 
 
 def make_data(n: int, dim: int, n_attr: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -88,7 +88,10 @@ def peak_rss_gb() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = cli.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        parents=[cli.shared_flags("seed", helps={"seed": "data seed"})],
+    )
     parser.add_argument("--n", type=int, default=6000, help="samples (CelebA protocol: 6000)")
     parser.add_argument("--dim", type=int, default=512, help="feature width (depth+albedo: 512)")
     parser.add_argument("--attributes", type=int, default=40, help="binary attributes (40)")
@@ -101,7 +104,6 @@ def main() -> None:
     parser.add_argument(
         "--n_large", type=int, default=20000, help="also time ours at this N (0: skip)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="data seed")
     args = parser.parse_args()
 
     x, labels = make_data(args.n, args.dim, args.attributes, args.seed)

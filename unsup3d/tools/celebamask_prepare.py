@@ -45,12 +45,9 @@ def build_parser() -> cli.ArgumentParser:
     parser = tool_parser(
         "celebamask_prepare",
         "Write CelebAMask-HQ as <split>_images/ + <split>_masks/ at S×S for the celebamask_hq "
-        "loader.",
-        {
-            "output_dir": "output folder (instead of DST)",
-            "overwrite": None,
-            "seed": "accepted like every folder-writing command; unused (nothing is drawn at random)",
-        },
+        "loader. Nothing is drawn at random: --seed is accepted like every folder-writing "
+        "command's, and unused.",
+        {"output_dir": "output folder (instead of DST)", "overwrite": None, "seed": None},
     )
     parser.add_argument("raw", type=Path, help="the CelebAMask-HQ release folder")
     add_output_positional(parser, "DST", "output folder, e.g. data/celebamask64")
