@@ -226,3 +226,15 @@ def test_the_once_check_sees_a_copied_default(monkeypatch):
     monkeypatch.setattr(render, "copied", copied, raising=False)
     with pytest.raises(AssertionError, match=r"copied\(fov_deg=\.\.\.\) ~ \['renderer.fov_deg'\]"):
         test_every_setting_is_defined_once()
+
+
+def test_choices_match_the_tables_they_index():
+    import typing
+
+    from unsup3d.loocc import VARIANTS, LooccSettings
+    from unsup3d.model import ModelSettings
+    from unsup3d.networks import PRESETS
+
+    hints = typing.get_type_hints(ModelSettings)
+    assert typing.get_args(hints["preset"]) == tuple(PRESETS)
+    assert typing.get_args(typing.get_type_hints(LooccSettings)["variant"]) == tuple(VARIANTS)

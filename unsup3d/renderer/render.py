@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import typing
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,7 +30,8 @@ from unsup3d.renderer.rasterize import rasterize, rasterize_depth
 from unsup3d.renderer.shading import depth_to_normals, lambertian_shading
 from unsup3d.schema import SettingError, Settings, setting
 
-CONVENTIONS = ("clean", "nmr_compat")
+Convention = Literal["clean", "nmr_compat"]
+CONVENTIONS = typing.get_args(Convention)  # the sampling conventions, as RendererSettings takes
 # The neural mesh renderer's render_depth ignores the configured near/far and uses its module
 # defaults (reference_behaviour.md §2.4); nmr_compat reproduces that.
 NMR_NEAR, NMR_FAR = 0.1, 100.0
@@ -58,7 +60,7 @@ class RendererSettings(Settings):
     max_depth: float = setting(1.1, "upper end of the canonical depth range", lo=0.0, lo_open=True)
     near: float = setting(0.1, "rasteriser near plane (clean convention)", lo=0.0, lo_open=True)
     far: float = setting(10.0, "rasteriser far plane and background depth", lo=0.0, lo_open=True)
-    convention: Literal["clean", "nmr_compat"] = setting(
+    convention: Convention = setting(
         "clean", "clean: sample at pixel centres; nmr_compat: the release's sampling"
     )
 
