@@ -44,6 +44,7 @@ from unsup3d.data.registry import dataset_from_config
 from unsup3d.depth_metrics import (
     constant_depth_side,
     evaluation_masks,
+    log_depth_fit,
     normal_angle_deviation,
     scale_invariant_depth_error,
 )
@@ -56,19 +57,6 @@ from unsup3d.utils import add_default_malloc_option, apply_malloc_option, atomic
 CONFIG = Path(__file__).resolve().parents[1] / "experiments" / "bench_small_run.yaml"
 
 
-def _masked_fit(
-    a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-image Pearson correlation of a and b over the mask, and the least-squares slope of
-    a on b (the relief scale when a, b are log depths: 1 is right, 2 twice too deep): (B,) each."""
-    n = mask.sum(dim=(1, 2))
-    a = a - (a * mask).sum(dim=(1, 2), keepdim=True) / n[:, None, None]
-    b = b - (b * mask).sum(dim=(1, 2), keepdim=True) / n[:, None, None]
-    cov = (a * b * mask).sum(dim=(1, 2))
-    var_a, var_b = (a**2 * mask).sum(dim=(1, 2)), (b**2 * mask).sum(dim=(1, 2))
-    return cov / (var_a * var_b).sqrt(), cov / var_b
-
-
 def _face_depth(
     out, gt: torch.Tensor, parts: torch.Tensor, depth_hi: float
 ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
@@ -77,7 +65,7 @@ def _face_depth(
     correlation and relief scale."""
     masks = evaluation_masks(out.recon_depth, gt, depth_hi, parts)
     mask = masks["object"]
-    corr, slope = _masked_fit(out.recon_depth.log(), gt.log(), mask)
+    corr, slope = log_depth_fit(out.recon_depth, gt, mask)
     return masks, {
         "side": scale_invariant_depth_error(out.recon_depth, gt, mask),
         "constant": constant_depth_side(gt, mask),

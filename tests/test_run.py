@@ -1,15 +1,19 @@
 """run.py: train, test and extract end to end, and its one-line errors."""
 
 import json
+import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 import run
 from unsup3d.checkpoint import load_checkpoint
 from unsup3d.cli import cli_main
 from unsup3d.features import load_features
+from unsup3d.image_metrics import psnr, thumbnail
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,6 +52,25 @@ def test_train_test_extract_end_to_end(tiny_config, tmp_path, capsys):
     metrics = json.loads((test_dir / "depth_metrics.json").read_text())
     assert metrics["num_images"] == 2 and metrics["side_mean"] > 0
     assert metrics["object_side_best_constant_mean"] > 0  # synthetic faces have part labels
+    assert -1 <= metrics["object_log_depth_correlation_mean"] <= 1
+    assert math.isfinite(metrics["object_relief_scale_median"])
+    # The PSNRs are those of the PNG files written to input/ and recon/, so anyone can
+    # recompute them from the folder; the thumbnail keeps less detail than the input itself.
+    images = json.loads((test_dir / "image_metrics.json").read_text())
+
+    def read(kind):
+        files = sorted((test_dir / kind).glob("*.png"))
+        arrays = [np.asarray(Image.open(f), dtype=np.float64) / 255 for f in files]
+        return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)
+
+    shown, recon = read("input"), read("recon")
+    assert images["num_images"] == 2
+    assert images["recon_psnr_mean"] == pytest.approx(float(psnr(recon, shown).mean()), abs=1e-4)
+    thumb = (thumbnail(shown, 8) * 255).round() / 255  # float64 here, float32 there: a few
+    assert images["thumbnail8_psnr_mean"] == pytest.approx(  # pixels round the other way
+        float(psnr(thumb, shown).mean()), abs=5e-3
+    )
+    assert 0 < images["covered_fraction"] <= 1 and "recon_psnr_covered_mean" in images
     # The test outputs are written again only with --overwrite.
     test_cmd = [
         "test",

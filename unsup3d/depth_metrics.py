@@ -6,6 +6,9 @@
   masked standard deviation of log d_gt (`constant_depth_side`, the best constant's error).
 - `normal_angle_deviation` (MAD): per image, the masked mean angle in degrees between predicted
   and ground-truth unit normals.
+- `log_depth_fit`: per image, the Pearson correlation of predicted and true log depth and the
+  least-squares slope of the former on the latter (the relief scale: 1 right, 2 twice too deep,
+  0 flat): what SIDE mixes, shape and depth scale, told apart.
 - `erode_mask`: unsup3d's 1-pixel erosion (3x3 average > 0.99) of a coverage mask.
 - `evaluation_masks`: the pixels both are measured on: ``scene`` (every pixel the ground truth
   and the prediction cover: unsup3d's rule taken literally; its synthetic faces have ground-truth
@@ -100,6 +103,30 @@ def constant_depth_side(depth_gt: torch.Tensor, mask: torch.Tensor) -> torch.Ten
         (B,) the masked standard deviation of log depth_gt.
     """
     return scale_invariant_depth_error(torch.ones_like(depth_gt), depth_gt, mask)
+
+
+def log_depth_fit(
+    depth_pred: torch.Tensor, depth_gt: torch.Tensor, mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image fit of predicted on true log depth over the mask.
+
+    Args:
+        depth_pred, depth_gt: (B, H, W) positive depth in the same view. mask: (B, H, W).
+
+    Returns:
+        (correlation, relief scale), each (B,): the Pearson correlation of the two log depths and
+        the least-squares slope of log pred on log gt. NaN where the mask is empty or the truth
+        is constant.
+    """
+    _check(depth_pred, depth_gt, mask)
+    m = mask.to(depth_pred.dtype)
+    n = m.sum(dim=(1, 2))[:, None, None]
+    a, b = depth_pred.log(), depth_gt.log()
+    a = a - (a * m).sum(dim=(1, 2), keepdim=True) / n
+    b = b - (b * m).sum(dim=(1, 2), keepdim=True) / n
+    cov = (a * b * m).sum(dim=(1, 2))
+    var_a, var_b = (a**2 * m).sum(dim=(1, 2)), (b**2 * m).sum(dim=(1, 2))
+    return cov / (var_a * var_b).sqrt(), cov / var_b
 
 
 def normal_angle_deviation(

@@ -24,11 +24,13 @@ from unsup3d.data.registry import dataset_from_config
 from unsup3d.depth_metrics import (
     constant_depth_side,
     evaluation_masks,
+    log_depth_fit,
     normal_angle_deviation,
     scale_invariant_depth_error,
 )
 from unsup3d.errors import UserError
 from unsup3d.features import SCENE_GROUPS, FeatureSet, save_features
+from unsup3d.image_metrics import psnr, thumbnail
 from unsup3d.loading import load_model
 from unsup3d.renderer import depth_to_normals
 from unsup3d.trainer import iterate_batches
@@ -187,6 +189,11 @@ def extract_features(run: SplitRun, device: torch.device, output: Path | None) -
     return output
 
 
+def _as_8bit(images: torch.Tensor) -> torch.Tensor:
+    """Images in [0, 1] quantised as `_save_png` writes them (so measures match the files)."""
+    return (images.clamp(0, 1) * 255).round() / 255
+
+
 def _save_png(path: Path, image: torch.Tensor) -> None:
     """(3, H, W) in [0, 1] -> 8-bit PNG, atomically."""
     array = (image.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
@@ -249,11 +256,14 @@ def test(run: SplitRun, device: torch.device, output_dir: Path | None) -> Path:
     Writes into ``output_dir`` (default ``<checkpoint dir>/test_<split>``), one sub-folder per
     output kind, files named by image id: ``input``, ``recon`` (PNG), ``canon_depth`` (16-bit PNG,
     0 = min_depth ... 65535 = max_depth), ``canon_normal``, ``canon_albedo``, ``canon_shading``
-    (PNG), ``rotation`` (a yaw-sweep GIF), ``mesh`` (textured .obj), plus ``scene.jsonl`` (light and
-    view per image) and, with ground-truth depth, ``depth_metrics.json`` (scale-invariant depth
-    error and normal angle deviation in the input view, mean and std, and the best constant
-    depth's error for reference: over every covered pixel (``side_mean``...)
-    and, where the data has part labels, over the object alone (``object_side_mean``...)).
+    (PNG), ``rotation`` (a yaw-sweep GIF), ``mesh`` (textured .obj), plus ``scene.jsonl`` (light
+    and view per image), ``image_metrics.json`` (the PSNR of ``recon`` against ``input`` and, for
+    reference, that of the input shrunk to 8 x 8 and scaled back up, over the whole image and
+    over the pixels the reconstruction covers) and, with ground-truth
+    depth, ``depth_metrics.json`` (scale-invariant depth error and normal angle deviation in the
+    input view, mean and std, the best constant depth's error for reference, the log-depth
+    correlation and the relief scale: over every covered pixel (``side_mean``...) and, where the
+    data has part labels, over the object alone (``object_side_mean``...)).
     """
     model, cfg, dataset = run.load(device)
     out = Path(output_dir) if output_dir else run.checkpoint.parent / f"test_{run.split}"
@@ -262,6 +272,10 @@ def test(run: SplitRun, device: torch.device, output_dir: Path | None) -> Path:
     lo, hi = r.min_depth, r.max_depth
     scene_lines = []
     side, mad, side_const = {}, {}, {}  # per evaluation mask ("scene", "object"): lists of (B,)
+    corr, relief = {}, {}
+    # (B,) each, on the 8-bit images written to input/ and recon/: over the whole image and over
+    # the pixels the reconstruction covers (the loss's mask; the rest are mid-grey).
+    recon_psnr, thumb_psnr, recon_psnr_cov, thumb_psnr_cov, covered = [], [], [], [], []
     seen = 0
     for batch in run.batches(dataset):
         images = batch["image"].to(device)
@@ -271,6 +285,13 @@ def test(run: SplitRun, device: torch.device, output_dir: Path | None) -> Path:
             Path(str(i)).stem
             for i in batch.get("image_id", [f"{seen + k:06d}" for k in range(len(images))])
         ]
+        shown = {k: _as_8bit(vis["images"][k]) for k in ("input", "recon")}
+        thumb = _as_8bit(thumbnail(shown["input"], 8))
+        recon_psnr.append(psnr(shown["recon"], shown["input"]).cpu())
+        thumb_psnr.append(psnr(thumb, shown["input"]).cpu())
+        covered.append(o.mask.mean(dim=(1, 2)).cpu())
+        recon_psnr_cov.append(psnr(shown["recon"], shown["input"], o.mask).cpu())
+        thumb_psnr_cov.append(psnr(thumb, shown["input"], o.mask).cpu())
         sweep = r.render_yaw(o.canon_depth, o.canon_image.clamp(0, 1), max_deg=60, num=9)
         for k, name in enumerate(names):
             for kind in ("input", "recon", "canon_albedo", "canon_shading", "canon_normal"):
@@ -297,12 +318,37 @@ def test(run: SplitRun, device: torch.device, output_dir: Path | None) -> Path:
                 )
                 side_const.setdefault(key, []).append(constant_depth_side(gt_depth, mask).cpu())
                 mad.setdefault(key, []).append(normal_angle_deviation(n_pred, n_gt, mask).cpu())
+                c, slope = log_depth_fit(o.recon_depth, gt_depth, mask)
+                corr.setdefault(key, []).append(c.cpu())
+                relief.setdefault(key, []).append(slope.cpu())
         seen += len(images)
     atomic_write_text(out / "scene.jsonl", "\n".join(scene_lines) + "\n")
+    image_metrics: dict[str, float | int] = {}
+    for suffix, recon_p, thumb_p, where in (
+        ("", recon_psnr, thumb_psnr, "whole image"),
+        ("_covered", recon_psnr_cov, thumb_psnr_cov, "covered pixels"),
+    ):
+        p_recon, p_thumb = torch.cat(recon_p), torch.cat(thumb_p)
+        ok = p_recon.isfinite() & p_thumb.isfinite()  # NaN: nothing covered
+        image_metrics |= {
+            f"recon_psnr{suffix}_mean": float(p_recon[ok].mean()),
+            f"recon_psnr{suffix}_std": _nanstd(p_recon[ok]),
+            f"thumbnail8_psnr{suffix}_mean": float(p_thumb[ok].mean()),
+            f"recon_beats_thumbnail8{suffix}_fraction": float((p_recon > p_thumb).float().mean()),
+        }
+        log.info(
+            "reconstruction (%s): PSNR %.2f dB (input shrunk to 8x8 and scaled back up: %.2f dB)",
+            where,
+            image_metrics[f"recon_psnr{suffix}_mean"],
+            image_metrics[f"thumbnail8_psnr{suffix}_mean"],
+        )
+    image_metrics["covered_fraction"] = float(torch.cat(covered).mean())
+    image_metrics["num_images"] = len(torch.cat(recon_psnr))
+    atomic_write_text(out / "image_metrics.json", json.dumps(image_metrics, indent=2) + "\n")
     if side:
         metrics = {}
         for key in side:  # "scene" keeps the unprefixed names of earlier files
-            s, m, c = (torch.cat(x[key]) for x in (side, mad, side_const))
+            s, m, c, rho, k = (torch.cat(x[key]) for x in (side, mad, side_const, corr, relief))
             prefix = "" if key == "scene" else f"{key}_"
             metrics |= {
                 f"{prefix}side_mean": float(s.nanmean()),
@@ -310,13 +356,18 @@ def test(run: SplitRun, device: torch.device, output_dir: Path | None) -> Path:
                 f"{prefix}mad_deg_mean": float(m.nanmean()),
                 f"{prefix}mad_deg_std": _nanstd(m),
                 f"{prefix}side_best_constant_mean": float(c.nanmean()),
+                f"{prefix}log_depth_correlation_mean": float(rho.nanmean()),
+                f"{prefix}relief_scale_median": float(k.nanmedian()),
             }
             log.info(
-                "depth (%s pixels): SIDE %.5f (best constant %.5f), MAD %.2f deg",
+                "depth (%s pixels): SIDE %.5f (best constant %.5f), MAD %.2f deg, "
+                "relief scale %.2f (median; 1 = right), log-depth correlation %.3f",
                 key,
                 metrics[f"{prefix}side_mean"],
                 metrics[f"{prefix}side_best_constant_mean"],
                 metrics[f"{prefix}mad_deg_mean"],
+                metrics[f"{prefix}relief_scale_median"],
+                metrics[f"{prefix}log_depth_correlation_mean"],
             )
         metrics["num_images"] = int(len(torch.cat(side["scene"])))
         atomic_write_text(out / "depth_metrics.json", json.dumps(metrics, indent=2) + "\n")

@@ -8,6 +8,7 @@ from unsup3d.depth_metrics import (
     constant_depth_side,
     erode_mask,
     evaluation_masks,
+    log_depth_fit,
     normal_angle_deviation,
     scale_invariant_depth_error,
 )
@@ -114,3 +115,22 @@ def test_evaluation_masks_scene_and_object():
     torch.testing.assert_close(masks["scene"], scene)
     torch.testing.assert_close(masks["object"], obj)
     assert set(evaluation_masks(pred, gt, far)) == {"scene"}
+
+
+def test_log_depth_fit_measures_relief_scale_and_shape():
+    gt = _depth(batch=3, size=8)
+    mask = torch.ones_like(gt)
+    mask[2] = 0  # an empty mask gives NaN, not an error
+    log_gt = gt.log()
+    centre = log_gt.mean(dim=(1, 2), keepdim=True)
+    # Twice the relief (in log depth), any global scale: slope 2, correlation 1.
+    deeper = (2 * (log_gt - centre) + 0.3).exp()
+    corr, slope = log_depth_fit(deeper, gt, mask)
+    torch.testing.assert_close(slope[:2], torch.full((2,), 2.0, dtype=torch.float64))
+    torch.testing.assert_close(corr[:2], torch.ones(2, dtype=torch.float64))
+    assert slope[2].isnan() and corr[2].isnan()
+    # Inverted relief: slope -1; a flat prediction: slope 0.
+    _, inverted = log_depth_fit((-(log_gt - centre)).exp(), gt, mask)
+    torch.testing.assert_close(inverted[:2], torch.full((2,), -1.0, dtype=torch.float64))
+    _, flat = log_depth_fit(torch.ones_like(gt), gt, mask)
+    torch.testing.assert_close(flat[:2], torch.zeros(2, dtype=torch.float64))
