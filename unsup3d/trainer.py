@@ -71,6 +71,10 @@ class TrainerSettings(Settings):
     lr: float = setting(
         1e-3, "Adam learning rate (paper 1e-3; release configs 1e-4)", lo=0.0, lo_open=True
     )
+    lr_schedule: Literal["constant", "cosine"] = setting(
+        "constant", "constant (paper, release) or cosine decay to 0 over the run's steps"
+    )
+    warmup_steps: int = setting(0, "linear learning-rate warm-up from 0 over these steps", lo=0)
     weight_decay: float = setting(5e-4, "Adam's coupled L2 weight decay (release)", lo=0.0)
     patience: int = setting(
         10, "early stopping on the validation reconstruction loss, epochs (0: off)", lo=0
@@ -82,6 +86,19 @@ class TrainerSettings(Settings):
     tensorboard: bool = setting(True, "write TensorBoard events to <run>/tb")
     amp: Literal["none", "bf16", "fp16"] = setting("none", "mixed precision (a CUDA switch)")
     grad_clip: float = setting(0.0, "max gradient norm (0: off)", lo=0.0)
+
+
+def learning_rate(cfg: TrainerSettings, step: int, total_steps: int) -> float:
+    """The learning rate of step ``step`` (0-based) of ``total_steps``: a pure function, so a
+    resumed run continues the schedule exactly without any scheduler state."""
+    lr = cfg.lr
+    if cfg.lr_schedule == "cosine":
+        decay = max(1, total_steps - cfg.warmup_steps)
+        progress = min(1.0, max(0, step - cfg.warmup_steps) / decay)
+        lr *= 0.5 * (1.0 + math.cos(math.pi * progress))
+    if cfg.warmup_steps and step < cfg.warmup_steps:
+        lr *= (step + 1) / cfg.warmup_steps
+    return lr
 
 
 class TrainingDiverged(UserError):
@@ -225,6 +242,7 @@ class Trainer:
         self.train_set = dataset_from_config(cfg, "train", keys=("image",))
         self.val_set = dataset_from_config(cfg, "val", keys=("image",))
         self._writer = None
+        self._total_steps = self.total_steps()
         if self._resume_path().is_file():
             self._resume()
 
@@ -391,6 +409,7 @@ class Trainer:
             if cfg.max_steps and self.state.step >= cfg.max_steps:
                 break
             images = batch["image"].to(self.device, non_blocking=True)
+            self._set_lr()
             generator = torch.Generator(device=self.device).manual_seed(
                 _derived_seed(self.cfg.run.seed, self.state.step, 7)
             )
@@ -421,6 +440,20 @@ class Trainer:
             dist.all_reduce(packed)
             sums, count = dict(zip(keys, packed[:-1].tolist())), int(packed[-1])
         return {k: v / max(1, count) for k, v in sums.items()}
+
+    def total_steps(self) -> int:
+        """Steps the run will take if it is not stopped early: max_steps, or every epoch's."""
+        cfg = self.cfg.trainer
+        per_rank = cfg.batch_size // self.dist.world_size
+        n = len(self.train_set) // self.dist.world_size
+        per_epoch = n // per_rank if n >= per_rank else 1
+        steps = cfg.num_epochs * per_epoch
+        return min(steps, cfg.max_steps) if cfg.max_steps else steps
+
+    def _set_lr(self) -> None:
+        lr = learning_rate(self.cfg.trainer, self.state.step, self._total_steps)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
 
     def _check_finite(self, total: torch.Tensor, terms: dict[str, torch.Tensor]) -> None:
         if torch.isfinite(total).all():

@@ -15,6 +15,8 @@ import torch
 import run
 from unsup3d.checkpoint import load_checkpoint
 from unsup3d.cli import cli_main
+from unsup3d.schema import SettingError
+from unsup3d.trainer import TrainerSettings, learning_rate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -189,3 +191,30 @@ def test_non_finite_loss_stops_naming_step_and_term(tiny_config, monkeypatch, ca
     assert cli_main(run.main, ["--config", str(cfg), "--num_workers", "0"]) == 2
     err = capsys.readouterr().err
     assert "loss term 'l1' is nan at step 1" in err and "lower trainer.lr" in err
+
+
+def test_learning_rate_schedules():
+    constant = TrainerSettings(lr=1e-3)
+    assert [learning_rate(constant, s, 10) for s in (0, 5, 9)] == [1e-3] * 3
+    cosine = TrainerSettings(lr=1e-3, lr_schedule="cosine", warmup_steps=4)
+    lrs = [learning_rate(cosine, s, 104) for s in range(104)]
+    assert lrs[:4] == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3])  # linear warm-up
+    assert lrs[4] == pytest.approx(1e-3) and lrs[54] == pytest.approx(5e-4)  # half-way: half
+    assert all(a >= b for a, b in zip(lrs[4:], lrs[5:]))  # then decays monotonically
+    assert 0 < lrs[-1] < 1e-6
+    assert learning_rate(cosine, 500, 104) == 0.0  # past the end (e.g. num_epochs raised)
+    with pytest.raises(SettingError):
+        TrainerSettings(lr_schedule="step")
+
+
+def test_trainer_follows_the_schedule(tiny_config):
+    # 8 images, batch 4: 2 steps per epoch, 3 epochs = 6 steps; the checkpoint's Adam holds
+    # the learning rate of the last step taken, the schedule's value at that step.
+    cfg, out = tiny_config(epochs=3)
+    sets = ["--set", "trainer.lr_schedule=cosine", "--set", "trainer.lr=0.001"]
+    args = ["--config", str(cfg), "--num_workers", "0", *sets]
+    assert run.main([*args, "--set", "trainer.max_steps=3"]) == 0
+    ckpt = load_checkpoint(out / "last.pt")
+    settings = TrainerSettings(lr=1e-3, lr_schedule="cosine", num_epochs=3, batch_size=4)
+    lr = ckpt["optimizers"]["adam"]["param_groups"][0]["lr"]
+    assert lr == pytest.approx(learning_rate(settings, 2, 3))  # max_steps bounds the schedule
