@@ -119,14 +119,17 @@ def build_parser() -> cli.ArgumentParser:
     return p
 
 
-def parse_variants(items: Sequence[str], flag: str, single: bool = False) -> dict[str, list[str]]:
-    """``["LV=a,b", "none=c"]`` -> ``{"LV": ["a", "b"], "none": ["c"]}``."""
+def parse_variants(
+    items: Sequence[str], flag: str, single: bool = False, example: str = "LV=D/dis_demo"
+) -> dict[str, list[str]]:
+    """``["LV=a,b", "none=c"]`` -> ``{"LV": ["a", "b"], "none": ["c"]}`` (``example``: an item
+    for the message of a malformed one)."""
     out: dict[str, list[str]] = {}
     for item in items:
         name, sep, dirs = item.partition("=")
         folders = [d for d in dirs.split(",") if d]
         if not sep or not name or not folders:
-            raise UserError(f"{flag} {item!r}: expected VARIANT=DIR[,DIR...], e.g. LV=D/dis_demo")
+            raise UserError(f"{flag} {item!r}: expected VARIANT=DIR[,DIR...], e.g. {example}")
         if name in out:
             raise UserError(f"{flag}: variant {name!r} given twice; give each variant once")
         if single and len(folders) != 1:

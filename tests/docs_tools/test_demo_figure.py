@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -35,16 +34,8 @@ SCRIPT = Path(__file__).resolve().parents[2] / "docs" / "tools" / "demo_figure.p
 
 
 @pytest.fixture(scope="module")
-def demo_figure():
-    """The script as a module (dataclasses need it in sys.modules while it is executed)."""
-    spec = importlib.util.spec_from_file_location("demo_figure", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["demo_figure"] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules["demo_figure"]
-    return module
+def demo_figure(load_tool):
+    return load_tool("demo_figure")
 
 
 def _feature_file(path, seed, threshold=0.0, light_view_range=(0.0, 1.0), num=200):
