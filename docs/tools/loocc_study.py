@@ -12,7 +12,9 @@ evaluated by the project's CLIs into ``WORK/<variant>_<seed>/`` (the seed is ``r
 ``config.yaml``):
 
 1. ``test/``: ``run.py test --split test`` (the run's own test split): face-pixel depth measures
-   (``depth_metrics.json``) and reconstruction PSNR (``image_metrics.json``);
+   (``depth_metrics.json``) and reconstruction PSNR (``image_metrics.json``); when the run dir
+   already holds ``test_test/`` written by ``run.py test --split test`` after its ``best.pt``,
+   those two files are copied instead;
 2. the lowest ``val/recon`` of ``metrics.jsonl``;
 3. ``features/{train,test,ood}.npz``: ``run.py extract`` (``data.num_train``/``num_test`` set to
    ``--num_train``/``--num_test``; ``ood`` at its default size);
@@ -345,6 +347,16 @@ def _call(main: Callable[[Sequence[str]], int], argv: Sequence[Any], what: str) 
         raise UserError(f"{what} {' '.join(argv)}: exited with status {status}")
 
 
+def _own_test_results(run: Run) -> list[Path]:
+    """``<run>/test_test/{depth,image}_metrics.json`` when `run.py test --split test` wrote them
+    for the current checkpoint (both newer than it), else []."""
+    files = [run.run_dir / "test_test" / f for f in ("depth_metrics.json", "image_metrics.json")]
+    mtime = run.checkpoint.stat().st_mtime
+    if all(f.is_file() and f.stat().st_mtime > mtime for f in files):
+        return files
+    return []
+
+
 def evaluate_run(run: Run, opts: Options) -> int:
     """Run every missing step of ``run`` into ``run.work``; returns how many ran."""
     run_py = _script("run", ROOT / "run.py")
@@ -355,8 +367,15 @@ def evaluate_run(run: Run, opts: Options) -> int:
         partial = w / "partial.test"  # renamed into place once complete
         if partial.exists():
             shutil.rmtree(partial)
-        argv = ["test", *common, "--split", "test", "--output_dir", partial, "--overwrite"]
-        _call(run_py.main, argv, "run.py")
+        own = _own_test_results(run)
+        if own:  # run.py test's default output for this very checkpoint: its numbers only
+            partial.mkdir(parents=True)
+            for f in own:
+                shutil.copy2(f, partial / f.name)
+            log.info("%s: reusing %s", run.run_dir, own[0].parent)
+        else:
+            argv = ["test", *common, "--split", "test", "--output_dir", partial, "--overwrite"]
+            _call(run_py.main, argv, "run.py")
         partial.rename(test)
         done += 1
     feats = {s: w / "features" / f"{s}.npz" for s in ("train", "test", "ood")}

@@ -43,9 +43,10 @@ def test_300_steps_of_the_small_preset_learn_the_faces(run_300_steps):
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="issue #17: on the faces' own pixels the recipe beats the best constant depth on 2 of "
-    "3 seeds through the Trainer (seed 0: 0.0134 vs 0.0127; seeds 1, 2 below it), as it did on 2 "
-    "of 3 with the bench's own loop (docs/model.md); a recipe that holds for every seed is #17",
+    reason="the 300-step bench recipe beats the best constant depth on the faces' own pixels on "
+    "2 of 3 seeds (seed 0: 0.0134 vs 0.0127; docs/model.md); the recipe that does on every seed "
+    "tested is experiments/cpu_faces.yaml (1,200 steps, cosine lr), asserted by "
+    "tests/test_cpu_recipe.py",
 )
 def test_300_steps_beat_the_best_constant_depth_on_face_pixels(run_300_steps):
     after = run_300_steps["after"]
