@@ -194,3 +194,21 @@ def test_runs_as_a_script_from_anywhere(tmp_path):
     assert (
         done.stderr == "error: nowhere: no such run directory; give the run.output_dir of a run\n"
     )
+
+
+def test_reuses_run_py_tests_own_results(study, tiny_config, tmp_path, capsys):
+    # run.py test's default output for this checkpoint (<run>/test_test) is used, not redone;
+    # a test folder older than the checkpoint is not.
+    out = _train(tiny_config, "LV", 0)
+    argv = ["test", "--checkpoint", str(out / "best.pt"), "--num_workers", "0"]
+    assert run.main([*argv, "--max_images", "4"]) == 0
+    work = tmp_path / "eval"
+    args = _argv({"LV": [out]}, work, tmp_path / "t.md", tmp_path / "f.png")
+    assert study.main(args) == 0
+    copied = work / "LV_0" / "test"
+    assert sorted(p.name for p in copied.iterdir()) == ["depth_metrics.json", "image_metrics.json"]
+    own = out / "test_test" / "depth_metrics.json"
+    assert (copied / "depth_metrics.json").read_text() == own.read_text()
+    assert study._own_test_results(study.Run("LV", 0, out, work / "LV_0")) != []
+    (out / "best.pt").touch()  # a newer checkpoint: its own results are stale
+    assert study._own_test_results(study.Run("LV", 0, out, work / "LV_0")) == []
