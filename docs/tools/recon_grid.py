@@ -83,24 +83,30 @@ def load_block(folder: Path, num: int) -> tuple[list[str], dict[str, list[np.nda
 def grid_figure(blocks: Sequence[tuple[str, list[str], dict[str, list[np.ndarray]]]]):
     plt = pyplot()
     num = max(len(names) for _, names, _ in blocks)
-    nrows = len(blocks) * len(ROWS)
-    fig, axes = plt.subplots(nrows, num, figsize=(1.1 * num + 1.2, 1.1 * nrows), squeeze=False)
+    per = len(ROWS) + 1  # a block's rows and a thin spacer row for the next block's titles
+    ratios = ([1.0] * len(ROWS) + [0.25]) * len(blocks)
+    fig, axes = plt.subplots(
+        len(ratios),
+        num,
+        figsize=(1.1 * num + 1.2, 1.1 * sum(ratios)),
+        squeeze=False,
+        gridspec_kw={"height_ratios": ratios},
+    )
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
     for b, (label, names, images) in enumerate(blocks):
         for r, (kind, title) in enumerate(ROWS):
-            row = b * len(ROWS) + r
-            for c in range(num):
-                ax = axes[row, c]
-                ax.set_xticks([])
-                ax.set_yticks([])
-                for spine in ax.spines.values():
-                    spine.set_visible(False)
-                if c < len(names):
-                    ax.imshow(images[kind][c], interpolation="nearest")
-                if r == 0 and c < len(names):
-                    ax.set_title(Path(names[c]).stem, fontsize=6)
+            row = b * per + r
+            for c, name in enumerate(names):
+                axes[row, c].imshow(images[kind][c], interpolation="nearest")
+                if r == 0:
+                    axes[row, c].set_title(Path(name).stem, fontsize=6)
             text = f"{label}\n{title}" if r == 0 and label else title
             axes[row, 0].set_ylabel(text, fontsize=7, rotation=0, ha="right", va="center")
-    fig.subplots_adjust(left=0.14, right=0.99, top=0.97, bottom=0.01, wspace=0.04, hspace=0.08)
+    fig.subplots_adjust(left=0.14, right=0.99, top=0.97, bottom=0.0, wspace=0.04, hspace=0.12)
     return fig
 
 
