@@ -189,14 +189,19 @@ def extract_features(run: SplitRun, device: torch.device, output: Path | None) -
     return output
 
 
+def _levels(images: torch.Tensor) -> torch.Tensor:
+    """Images in [0, 1] -> their 8-bit levels 0...255 (as floats): what `_save_png` writes."""
+    return (images.clamp(0, 1) * 255).round()
+
+
 def _as_8bit(images: torch.Tensor) -> torch.Tensor:
     """Images in [0, 1] quantised as `_save_png` writes them (so measures match the files)."""
-    return (images.clamp(0, 1) * 255).round() / 255
+    return _levels(images) / 255
 
 
 def _save_png(path: Path, image: torch.Tensor) -> None:
     """(3, H, W) in [0, 1] -> 8-bit PNG, atomically."""
-    array = (image.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
+    array = _levels(image).permute(1, 2, 0).cpu().numpy().astype(np.uint8)
     with atomic_path(path) as tmp:
         Image.fromarray(array).save(tmp, format="PNG")
 

@@ -442,12 +442,10 @@ class Trainer:
         return {k: v / max(1, count) for k, v in sums.items()}
 
     def total_steps(self) -> int:
-        """Steps the run will take if it is not stopped early: max_steps, or every epoch's."""
+        """Steps the run will take if it is not stopped early: max_steps, or every epoch's (the
+        training loader's length, so its batching rules are counted exactly as they run)."""
         cfg = self.cfg.trainer
-        per_rank = cfg.batch_size // self.dist.world_size
-        n = len(self.train_set) // self.dist.world_size
-        per_epoch = n // per_rank if n >= per_rank else 1
-        steps = cfg.num_epochs * per_epoch
+        steps = cfg.num_epochs * len(self._loader(self.train_set, True, 0))
         return min(steps, cfg.max_steps) if cfg.max_steps else steps
 
     def _set_lr(self) -> None:
