@@ -85,7 +85,13 @@ def train(args, overrides: list[str], device: torch.device) -> None:
         raise UserError("run.py train: --config is required, e.g. --config experiments/demo.yaml")
     cfg = load_config(args.config, overrides)
     torch.set_float32_matmul_precision("high")
-    state = Trainer(cfg, device, num_workers=args.num_workers, overwrite=args.overwrite).fit()
+    try:
+        state = Trainer(cfg, device, num_workers=args.num_workers, overwrite=args.overwrite).fit()
+    finally:
+        # Under torchrun, leave the process group explicitly: a gloo group still alive at
+        # interpreter exit can abort a rank ("terminate called without an active exception").
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
     log.info(
         "done: %d epochs, %d steps, best validation reconstruction loss %.5f; run dir %s",
         state.epoch,
