@@ -14,7 +14,11 @@ torch-heavy modules it does not need.
   `build_model` (random initialisation from a config), `load_model` (a checkpoint -> model,
   config, checkpoint dict), `load_checkpoint`, `load_model_state`, `InverseRenderer`,
   `InverseRendering`, `GROUPS`.
-- Networks: `EncoderDecoder`, `ParameterEncoder`, `UNetDownPath` (the segmentation U-Net's down
+- The model interface: `TrainableModel` (what every registered model implements), `PDR` (the
+  registered inverse renderer with its objective), `Settings`, `setting`, `SettingError` (to
+  declare a model's settings section), `LossWeights`, `photometric_l1`, `perceptual_loss`,
+  `perceptual_net` (the frozen VGG16 of a perceptual term).
+- Networks: `DownPath`, `UpPath`, `PRESETS` (PDR's encoder, decoder and widths), `EncoderDecoder`, `ParameterEncoder`, `UNetDownPath` (the segmentation U-Net's down
   path), `BOTTLENECK_SIZE`, `count_parameters`.
 - Rendering and LOOCC: `Renderer`, `depth_to_normals`, `PERTURBABLE`, `LooccSettings`,
   `sample_choice`, `perturb`, `render_perturbed` (perturb a predicted scene and re-render it).
@@ -48,6 +52,18 @@ _EXPORTS: dict[str, str] = {
     "InverseRenderer": "unsup3d.model:InverseRenderer",
     "InverseRendering": "unsup3d.model:InverseRendering",
     "GROUPS": "unsup3d.loocc:GROUPS",
+    "TrainableModel": "unsup3d.trainable:TrainableModel",
+    "Settings": "unsup3d.schema:Settings",
+    "setting": "unsup3d.schema:setting",
+    "SettingError": "unsup3d.schema:SettingError",
+    "PDR": "unsup3d.pdr:PDR",
+    "LossWeights": "unsup3d.losses:LossWeights",
+    "photometric_l1": "unsup3d.losses:photometric_l1",
+    "perceptual_loss": "unsup3d.losses:perceptual_loss",
+    "perceptual_net": "unsup3d.objective:perceptual_net",
+    "DownPath": "unsup3d.networks:DownPath",
+    "UpPath": "unsup3d.networks:UpPath",
+    "PRESETS": "unsup3d.networks:PRESETS",
     "EncoderDecoder": "unsup3d.networks:EncoderDecoder",
     "ParameterEncoder": "unsup3d.networks:ParameterEncoder",
     "UNetDownPath": "unsup3d.networks:UNetDownPath",

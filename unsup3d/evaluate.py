@@ -29,13 +29,13 @@ from unsup3d.depth_metrics import (
     scale_invariant_depth_error,
 )
 from unsup3d.errors import UserError
-from unsup3d.features import SCENE_GROUPS, FeatureSet, save_features
+from unsup3d.features import FeatureSet, save_features
 from unsup3d.image_metrics import psnr, thumbnail
 from unsup3d.loading import load_model
+from unsup3d.model import InverseRenderer
 from unsup3d.renderer import depth_to_normals
 from unsup3d.trainer import iterate_batches
 from unsup3d.utils import atomic_path, atomic_write_text, sha256_file
-from unsup3d.visuals import visuals
 
 log = logging.getLogger(__name__)
 
@@ -144,12 +144,12 @@ def extract_features(run: SplitRun, device: torch.device, output: Path | None) -
     model, cfg, dataset = run.load(device)
     output = Path(output) if output else run.checkpoint.parent / f"features_{run.split}.npz"
     check_output_file(output, run.overwrite)
-    feats: dict[str, list[np.ndarray]] = {g: [] for g in SCENE_GROUPS}
+    feats: dict[str, list[np.ndarray]] = {g: [] for g in model.feature_groups}
     labels, label_names, tracks, factors, ids = [], [], [], [], []
     seen = 0
     for batch in run.batches(dataset):
         images = batch["image"].to(device)
-        for g, f in model.get_features(images, SCENE_GROUPS).items():
+        for g, f in model.get_features(images).items():
             feats[g].append(f.float().cpu().numpy())
         lab, label_names = _labels(batch, dataset)
         if lab is not None:
@@ -181,6 +181,8 @@ def extract_features(run: SplitRun, device: torch.device, output: Path | None) -
             "config": config_to_dict(cfg),
             "dataset": cfg.data.name,
             "split": run.split,
+            "model": cfg.model.name,
+            "image_size": cfg.data.image_size,
         },
     )
     if fs.factors is not None and len(fs.factor_names) != fs.factors.shape[1]:
@@ -254,6 +256,75 @@ def _save_obj(folder: Path, name: str, depth: torch.Tensor, albedo: torch.Tensor
     _save_png(folder / f"{name}_albedo.png", albedo)
 
 
+class _ImageScores:
+    """The PSNR of reconstructions against inputs, and of the input shrunk to 8 x 8 and scaled
+    back up for reference, over the whole image and over the pixels the reconstruction covers;
+    measured on the 8-bit images written to ``input/`` and ``recon/``."""
+
+    def __init__(self) -> None:
+        self.recon, self.thumb, self.recon_cov, self.thumb_cov, self.covered = [], [], [], [], []
+
+    def add(self, images: torch.Tensor, recon: torch.Tensor, covered: torch.Tensor) -> None:
+        """images, recon: (B, 3, S, S) in [0, 1]; covered: (B, S, S) mask of covered pixels."""
+        shown, rec = _as_8bit(images), _as_8bit(recon)
+        thumb = _as_8bit(thumbnail(shown, 8))
+        self.recon.append(psnr(rec, shown).cpu())
+        self.thumb.append(psnr(thumb, shown).cpu())
+        self.covered.append(covered.float().mean(dim=(1, 2)).cpu())
+        self.recon_cov.append(psnr(rec, shown, covered).cpu())
+        self.thumb_cov.append(psnr(thumb, shown, covered).cpu())
+
+    def write(self, out: Path) -> dict[str, float | int]:
+        """Log the two lines and write ``image_metrics.json``; returns its contents."""
+        metrics: dict[str, float | int] = {}
+        for suffix, recon_p, thumb_p, where in (
+            ("", self.recon, self.thumb, "whole image"),
+            ("_covered", self.recon_cov, self.thumb_cov, "covered pixels"),
+        ):
+            p_recon, p_thumb = torch.cat(recon_p), torch.cat(thumb_p)
+            ok = p_recon.isfinite() & p_thumb.isfinite()  # NaN: nothing covered
+            metrics |= {
+                f"recon_psnr{suffix}_mean": float(p_recon[ok].mean()),
+                f"recon_psnr{suffix}_std": _nanstd(p_recon[ok]),
+                f"thumbnail8_psnr{suffix}_mean": float(p_thumb[ok].mean()),
+                f"recon_beats_thumbnail8{suffix}_fraction": float(
+                    (p_recon > p_thumb).float().mean()
+                ),
+            }
+            log.info(
+                "reconstruction (%s): PSNR %.2f dB (input shrunk to 8x8 and scaled back up: %.2f dB)",
+                where,
+                metrics[f"recon_psnr{suffix}_mean"],
+                metrics[f"thumbnail8_psnr{suffix}_mean"],
+            )
+        metrics["covered_fraction"] = float(torch.cat(self.covered).mean())
+        metrics["num_images"] = len(torch.cat(self.recon))
+        atomic_write_text(out / "image_metrics.json", json.dumps(metrics, indent=2) + "\n")
+        return metrics
+
+
+def _image_names(batch: dict[str, Any], seen: int, n: int) -> list[str]:
+    return [Path(str(i)).stem for i in batch.get("image_id", [f"{seen + k:06d}" for k in range(n)])]
+
+
+def _test_images_only(run: SplitRun, model, dataset, out: Path, device: torch.device) -> Path:
+    """``run.py test`` of a model without a scene (a baseline): its image grids as PNGs (named
+    by image id, one folder per grid) and ``image_metrics.json`` (every pixel counts as
+    covered)."""
+    scores = _ImageScores()
+    seen = 0
+    for batch in run.batches(dataset):
+        images = batch["image"].to(device)
+        grids = model.image_grids(images)["images"]
+        scores.add(images, grids["recon"], torch.ones_like(images[:, 0]))
+        for k, name in enumerate(_image_names(batch, seen, len(images))):
+            for kind, grid in grids.items():
+                _save_png(out / kind / f"{name}.png", grid[k])
+        seen += len(images)
+    scores.write(out)
+    return out
+
+
 @torch.no_grad()
 def test(run: SplitRun, device: torch.device, output_dir: Path | None) -> Path:
     """Per-image outputs of a split and, where the dataset has ground truth, depth metrics.
@@ -269,34 +340,29 @@ def test(run: SplitRun, device: torch.device, output_dir: Path | None) -> Path:
     input view, mean and std, the best constant depth's error for reference, the log-depth
     correlation and the relief scale: over every covered pixel (``side_mean``...) and, where the
     data has part labels, over the object alone (``object_side_mean``...)).
+
+    A model without a scene (a baseline) writes its image grids (``input``, ``recon``, ...) and
+    ``image_metrics.json``.
     """
     model, cfg, dataset = run.load(device)
     out = Path(output_dir) if output_dir else run.checkpoint.parent / f"test_{run.split}"
     prepare_output_dir(out, run.overwrite)
+    if not isinstance(model, InverseRenderer):
+        return _test_images_only(run, model, dataset, out, device)
     r = model.renderer
     lo, hi = r.min_depth, r.max_depth
     scene_lines = []
     side, mad, side_const = {}, {}, {}  # per evaluation mask ("scene", "object"): lists of (B,)
     corr, relief = {}, {}
-    # (B,) each, on the 8-bit images written to input/ and recon/: over the whole image and over
-    # the pixels the reconstruction covers (the loss's mask; the rest are mid-grey).
-    recon_psnr, thumb_psnr, recon_psnr_cov, thumb_psnr_cov, covered = [], [], [], [], []
+    # Covered pixels: the loss's mask (the rest of the reconstruction is mid-grey).
+    scores = _ImageScores()
     seen = 0
     for batch in run.batches(dataset):
         images = batch["image"].to(device)
-        vis = visuals(model, images)
+        vis = model.image_grids(images)
         o = vis["output"]
-        names = [
-            Path(str(i)).stem
-            for i in batch.get("image_id", [f"{seen + k:06d}" for k in range(len(images))])
-        ]
-        shown = {k: _as_8bit(vis["images"][k]) for k in ("input", "recon")}
-        thumb = _as_8bit(thumbnail(shown["input"], 8))
-        recon_psnr.append(psnr(shown["recon"], shown["input"]).cpu())
-        thumb_psnr.append(psnr(thumb, shown["input"]).cpu())
-        covered.append(o.mask.mean(dim=(1, 2)).cpu())
-        recon_psnr_cov.append(psnr(shown["recon"], shown["input"], o.mask).cpu())
-        thumb_psnr_cov.append(psnr(thumb, shown["input"], o.mask).cpu())
+        names = _image_names(batch, seen, len(images))
+        scores.add(images, vis["images"]["recon"], o.mask)
         sweep = r.render_yaw(o.canon_depth, o.canon_image.clamp(0, 1), max_deg=60, num=9)
         for k, name in enumerate(names):
             for kind in ("input", "recon", "canon_albedo", "canon_shading", "canon_normal"):
@@ -328,28 +394,7 @@ def test(run: SplitRun, device: torch.device, output_dir: Path | None) -> Path:
                 relief.setdefault(key, []).append(slope.cpu())
         seen += len(images)
     atomic_write_text(out / "scene.jsonl", "\n".join(scene_lines) + "\n")
-    image_metrics: dict[str, float | int] = {}
-    for suffix, recon_p, thumb_p, where in (
-        ("", recon_psnr, thumb_psnr, "whole image"),
-        ("_covered", recon_psnr_cov, thumb_psnr_cov, "covered pixels"),
-    ):
-        p_recon, p_thumb = torch.cat(recon_p), torch.cat(thumb_p)
-        ok = p_recon.isfinite() & p_thumb.isfinite()  # NaN: nothing covered
-        image_metrics |= {
-            f"recon_psnr{suffix}_mean": float(p_recon[ok].mean()),
-            f"recon_psnr{suffix}_std": _nanstd(p_recon[ok]),
-            f"thumbnail8_psnr{suffix}_mean": float(p_thumb[ok].mean()),
-            f"recon_beats_thumbnail8{suffix}_fraction": float((p_recon > p_thumb).float().mean()),
-        }
-        log.info(
-            "reconstruction (%s): PSNR %.2f dB (input shrunk to 8x8 and scaled back up: %.2f dB)",
-            where,
-            image_metrics[f"recon_psnr{suffix}_mean"],
-            image_metrics[f"thumbnail8_psnr{suffix}_mean"],
-        )
-    image_metrics["covered_fraction"] = float(torch.cat(covered).mean())
-    image_metrics["num_images"] = len(torch.cat(recon_psnr))
-    atomic_write_text(out / "image_metrics.json", json.dumps(image_metrics, indent=2) + "\n")
+    scores.write(out)
     if side:
         metrics = {}
         for key in side:  # "scene" keeps the unprefixed names of earlier files

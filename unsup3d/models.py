@@ -1,13 +1,16 @@
 """The model registry: ``model.name`` in a config -> the model class, resolved lazily.
 
 Each entry is a ``"module:Class"`` path, imported only when that model is built, so the core never
-imports a model package (``baselines/``) it does not need. A registered class provides:
+imports a model package (``baselines/``) it does not need (and never imports one at all: the
+paths are strings). A registered class derives from `unsup3d.trainable.TrainableModel`:
 
 - ``Settings``: the frozen settings dataclass of its ``model`` config section (with a ``name``
   field), defined once beside the class (`unsup3d.schema`);
-- ``from_config(cfg)``: the model with random weights for a resolved `unsup3d.config.Config`.
+- ``from_config(cfg)``: the model with random weights for a resolved `unsup3d.config.Config`;
+- the training, validation, optimiser, feature and image-grid methods the trainer and
+  ``run.py test`` / ``extract`` call.
 
-Register another model with `register_model` (the baselines do, by module path).
+Register another model with `register_model`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,12 @@ from typing import Any
 
 from unsup3d.errors import UserError
 
-MODELS: dict[str, str] = {"pdr": "unsup3d.model:InverseRenderer"}
+MODELS: dict[str, str] = {
+    "pdr": "unsup3d.pdr:PDR",
+    "vqvae": "baselines.vqvae:VQVAE",
+    "betavae": "baselines.betavae:BetaVAE",
+    "ae": "baselines.autoencoder:RendererFreeAE",
+}
 
 
 def register_model(name: str, path: str) -> None:

@@ -1,14 +1,16 @@
 """Training loop: optimisation, validation and early stopping, checkpoints, exact resume, logging.
 
-The trainer knows the model only through the registry (`unsup3d.models`), the objective
-(`unsup3d.objective`), the visuals (`unsup3d.visuals`) and the datasets (`unsup3d.data`), like
-DINO's ``train_one_epoch`` with explicit arguments. Its settings are the ``run`` and ``trainer``
+The trainer knows the model only through the registry (`unsup3d.models`) and the model
+interface (`unsup3d.trainable.TrainableModel`: training and validation terms, optimiser, image
+grids), and the data through `unsup3d.data`, like DINO's ``train_one_epoch`` with explicit
+arguments; so PDR and every baseline train through this one loop. Its settings are the ``run`` and ``trainer``
 config sections (`RunSettings`, `TrainerSettings`). One process trains
 on the CPU or one GPU; under ``torchrun`` it uses DistributedDataParallel (gloo on CPU, NCCL on
 GPU) with sharded samplers, and only rank 0 writes.
 
 Determinism and resume: the data order of epoch e is drawn from a generator seeded by
-(seed, e), each step's LOOCC generator from (seed, step), and the global RNG states are saved
+(seed, e), each step's generator (LOOCC's draws, a VAE's noise) from (seed, step), each validation batch's
+from (seed, batch), and the global RNG states are saved
 with every checkpoint, so a run killed at any point and resumed from ``last.pt`` (written at the
 end of every epoch) produces the same weights as an uninterrupted run.
 """
@@ -31,7 +33,6 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 
-from unsup3d import objective, visuals
 from unsup3d.checkpoint import (
     load_checkpoint,
     load_model_state,
@@ -42,7 +43,7 @@ from unsup3d.checkpoint import (
 from unsup3d.data.registry import dataset_from_config
 from unsup3d.errors import UserError
 from unsup3d.models import build_model
-from unsup3d.schema import Settings, as_dict, as_yaml, setting
+from unsup3d.schema import SettingError, Settings, as_dict, as_yaml, setting
 from unsup3d.utils import atomic_write_text, git_sha, keep_freed_memory, seed_everything
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class TrainerSettings(Settings):
     lr: float = setting(
         1e-3, "Adam learning rate (paper 1e-3; release configs 1e-4)", lo=0.0, lo_open=True
     )
+    betas: list[float] = setting([0.9, 0.999], "Adam's (beta1, beta2)")
     lr_schedule: Literal["constant", "cosine"] = setting(
         "constant", "constant (paper, release) or cosine decay to 0 over the run's steps"
     )
@@ -86,6 +88,12 @@ class TrainerSettings(Settings):
     tensorboard: bool = setting(True, "write TensorBoard events to <run>/tb")
     amp: Literal["none", "bf16", "fp16"] = setting("none", "mixed precision (a CUDA switch)")
     grad_clip: float = setting(0.0, "max gradient norm (0: off)", lo=0.0)
+
+    def validate(self) -> None:
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            raise SettingError(
+                "betas", f"{self.betas} must be two numbers in [0, 1), e.g. [0.9, 0.999]"
+            )
 
 
 def learning_rate(cfg: TrainerSettings, step: int, total_steps: int) -> float:
@@ -132,26 +140,15 @@ def init_distributed(device_type: str) -> DistInfo:
     return DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
 
 
-class _Objective(nn.Module):
-    """Wraps model + objective so DistributedDataParallel sees one forward per step."""
+class _TrainingStep(nn.Module):
+    """The model's training objective as one forward, so DistributedDataParallel sees it."""
 
-    def __init__(self, model: nn.Module, cfg, perceptual: nn.Module | None) -> None:
+    def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
-        self.weights, self.loocc = cfg.loss, cfg.loocc
-        self.perceptual = perceptual  # frozen (requires_grad False): DDP ignores it
 
-    def forward(self, images: torch.Tensor, generator: torch.Generator, epoch: int):
-        result = objective.compute_objective(
-            self.model,
-            images,
-            self.weights,
-            self.loocc,
-            generator,
-            epoch=epoch,
-            perceptual=self.perceptual,
-        )
-        return result.total, result.terms
+    def forward(self, images: torch.Tensor, generator: torch.Generator, epoch: int, step: int):
+        return self.model.training_terms(images, generator, epoch=epoch, step=step)
 
 
 @dataclass
@@ -212,12 +209,7 @@ class Trainer:
             )
         self._prepare_output(overwrite)
         self.model = build_model(cfg).to(device)
-        self.optimizer = torch.optim.Adam(
-            [p for p in self.model.parameters() if p.requires_grad],
-            lr=cfg.trainer.lr,
-            betas=(0.9, 0.999),
-            weight_decay=cfg.trainer.weight_decay,
-        )
+        self.optimizer = self.model.make_optimizer(cfg.trainer)
         amp = cfg.trainer.amp if device.type == "cuda" else "none"
         if cfg.trainer.amp != "none" and device.type != "cuda":
             log.warning(
@@ -227,9 +219,10 @@ class Trainer:
             )
         self.amp_dtype = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}[amp]
         self.scaler = torch.amp.GradScaler("cuda", enabled=amp == "fp16")
-        # Fails at start (with where to put the file) when lam_perc > 0 and VGG16 is missing.
-        self.perceptual = objective.perceptual_net(cfg.loss, device)
-        step_module: nn.Module = _Objective(self.model, cfg, self.perceptual)
+        # Fails at start (saying where to put the file) when e.g. a perceptual term's VGG16 is
+        # missing.
+        self.model.prepare_training(device)
+        step_module: nn.Module = _TrainingStep(self.model)
         if self.dist.enabled:
             step_module = nn.parallel.DistributedDataParallel(
                 step_module,
@@ -414,7 +407,7 @@ class Trainer:
                 _derived_seed(self.cfg.run.seed, self.state.step, 7)
             )
             with self._autocast():
-                total, terms = self.step_module(images, generator, epoch)
+                total, terms = self.step_module(images, generator, epoch, self.state.step)
             self._check_finite(total, terms)
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(total).backward()
@@ -466,16 +459,18 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self, dataset) -> dict[str, float]:
-        """Mean validation terms (deterministic: no LOOCC sampling), averaged over ranks."""
+        """Mean validation terms, averaged over ranks; deterministic: batch i's random draws (a
+        VAE's noise) come from a generator seeded by (seed, i, rank)."""
         self.model.eval()
         sums: dict[str, float] = {}
         n = 0
-        for batch in self._loader(dataset, False, 0):
+        for i, batch in enumerate(self._loader(dataset, False, 0)):
             images = batch["image"].to(self.device)
+            generator = torch.Generator(device=self.device).manual_seed(
+                _derived_seed(self.cfg.run.seed, i, self.dist.rank, 11)
+            )
             with self._autocast():
-                terms = objective.validation_terms(
-                    self.model, images, self.cfg.loss, self.perceptual
-                )
+                terms = self.model.validation_terms(images, generator)
             b = images.shape[0]
             for k, v in terms.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * b
@@ -550,7 +545,7 @@ class Trainer:
         images = batch["image"][:8].to(self.device)
         self.model.eval()
         with torch.no_grad():
-            grids = visuals.visuals(self.model, images)
+            grids = self.model.image_grids(images)
         self.model.train()
         for name, grid in grids["images"].items():
             self.writer.add_images(f"vis/{name}", grid.clamp(0, 1).float().cpu(), self.state.step)

@@ -48,9 +48,9 @@ def test_save_then_load_gives_identical_outputs(tmp_path):
 
 def test_a_config_the_schema_rejects_names_the_checkpoint(tmp_path):
     cfg = config_to_dict(load_config(None, ["model.preset=tiny", "data.image_size=16"]))
-    cfg["model"]["name"] = "vqvae"
+    cfg["model"]["name"] = "vq_vae"
     save_checkpoint(tmp_path / "m.pt", {"config": cfg, "model": {}})
     with pytest.raises(
-        UserError, match=r"m.pt \(saved config\): model.name 'vqvae': unknown model"
+        UserError, match=r"m.pt \(saved config\): model.name 'vq_vae': unknown model"
     ):
         load_model(tmp_path / "m.pt", torch.device("cpu"))
