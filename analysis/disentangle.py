@@ -85,6 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     prefixes = D.parse_prefixes(args.factor_prefix)
     fs = load_features(args.features)
     groups = fs.resolve_groups(args.groups, args.features)
+    if len(groups) < 2 and args.metrics == build_parser().get_default("metrics"):
+        # A one-group file (e.g. a VAE's latent): no pair of groups to correlate.
+        log.info("%s: one feature group, so no group correlation", args.features)
+        chosen = [m for m in chosen if m != "correlation"]
     features = Path(args.features)
     out_dir = cli.prepare_output_dir(
         args.output_dir or features.with_name(features.stem + "_disentanglement"), args.overwrite

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import yaml
 from PIL import Image
 
 from unsup3d.cli import check_output_file, prepare_output_dir
@@ -54,6 +55,12 @@ def _data_config(cfg: Config, config: Path | None, overrides: list[str]) -> Conf
     """
     if config is None and not overrides:
         return cfg
+    other = _model_name_in(config)
+    if other is not None and other != cfg.model.name:
+        raise UserError(
+            f"{config}: model.name '{other}', but the checkpoint holds a '{cfg.model.name}' model; "
+            "test/extract rebuild the model from the checkpoint, so give a config of that model or one that changes only data.*"
+        )
     base = config_to_dict(cfg)
     merged = config_to_dict(load_config(config, overrides, base=base))
     changed = [s for s, v in merged.items() if s not in ("data", "run") and v != base[s]]
@@ -68,6 +75,19 @@ def _data_config(cfg: Config, config: Path | None, overrides: list[str]) -> Conf
             f"{cfg.data.image_size}; keep that size"
         )
     return config_from_dict(merged)
+
+
+def _model_name_in(config: Path | None) -> str | None:
+    """The ``model.name`` a YAML file states, if it states one (read leniently: `load_config`
+    reports any other problem of the file)."""
+    if config is None or not Path(config).is_file():
+        return None
+    try:
+        data = yaml.safe_load(Path(config).read_text())
+    except yaml.YAMLError:
+        return None
+    model = data.get("model") if isinstance(data, dict) else None
+    return str(model["name"]) if isinstance(model, dict) and "name" in model else None
 
 
 @dataclass(frozen=True)
