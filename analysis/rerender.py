@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -51,8 +52,8 @@ from unsup3d.api import (
 KINDS = {"light": ("light",), "view": ("view",), "both": ("light", "view")}
 RANGES = ("light_intensity_delta", "light_direction_deg", "view_pitch_deg", "view_yaw_deg")
 MODES = ("render", "data")
-# Smallest z of a perturbed light direction the synthetic (dx, dy) light can express (85 deg off
-# the optical axis); a direction at or behind the image plane has no (dx, dy).
+# Smallest z of a light direction given to the synthetic generator (85 deg off the optical
+# axis): its (dx, dy) light cannot point at or behind the image plane.
 MIN_LIGHT_Z = math.cos(math.radians(85.0))
 
 
@@ -141,19 +142,25 @@ def measure(
     return _result(feats, changes, renders)
 
 
-def _synthetic_light(pert: Perturbation, settings: LooccSettings, split: str) -> torch.Tensor:
-    """(B, 4) synthetic light (ambient, diffuse, dx, dy) of a perturbed light, the direction
-    being normalise(dx, dy, 1); a `UserError` for a direction the (dx, dy) cannot express."""
-    z = pert.light_dir[:, 2]
-    if bool((z < MIN_LIGHT_Z).any()):
-        raise UserError(
-            f"--light_direction_deg {settings.light_direction_deg:g}: moves the light of "
-            f"{int((z < MIN_LIGHT_Z).sum())} {split} images more than 85 deg off the optical "
-            "axis, which the synthetic light (dx, dy) cannot express; use a smaller range or a "
-            "split with more frontal light"
-        )
-    dxy = pert.light_dir[:, :2] / z[:, None]  # (B, 2)
-    return torch.cat([torch.stack([pert.ambient, pert.diffuse], dim=1), dxy], dim=1)
+def _synthetic_light(pert: Perturbation) -> tuple[torch.Tensor, torch.Tensor]:
+    """The synthetic generator's light (ambient, diffuse, dx, dy) for a perturbed light.
+
+    The generator's direction is normalise(dx, dy, 1), which cannot point 90 deg or more off the
+    optical axis; a perturbed direction more than 85 deg off it (possible when a light already
+    far to the side is turned further) is pulled back to 85 deg, keeping its azimuth.
+
+    Returns:
+        light (B, 4), and the unit direction actually rendered (B, 3).
+    """
+    d = pert.light_dir
+    z = d[:, 2].clamp(min=MIN_LIGHT_Z)  # (B,)
+    xy = d[:, :2] / d[:, :2].norm(dim=1, keepdim=True).clamp(min=1e-12)  # (B, 2) azimuth
+    xy = xy * torch.sqrt(1 - z**2)[:, None]
+    xy = torch.where((d[:, 2] >= MIN_LIGHT_Z)[:, None], d[:, :2], xy)
+    direction = torch.cat([xy, z[:, None]], dim=1)  # (B, 3) unit
+    dxy = direction[:, :2] / direction[:, 2:]  # (B, 2)
+    light = torch.cat([torch.stack([pert.ambient, pert.diffuse], dim=1), dxy], dim=1)
+    return light, direction
 
 
 def _record_step(
@@ -225,9 +232,8 @@ def measure_data(
         {``input``, <kind>: {group: (N, D)}}, ``scene_change``, ``image_change``, ``renders``
         {<kind>: (N, 3, S, S)}, plus ``images`` (N, 3, S, S) and ``image_ids``.
 
-    Raises:
-        UserError: a perturbed light direction at or behind the image plane (more than 85 deg
-            off the optical axis), which the synthetic light's (dx, dy) cannot express.
+    A perturbed light more than 85 deg off the optical axis is pulled back to 85 deg
+    (`_synthetic_light`); ``scene_change`` measures the direction actually rendered.
     """
     groups = feature_groups(model)
     n = min(int(num_images), len(dataset))
@@ -260,7 +266,8 @@ def measure_data(
             pert = perturb(p.light, p.view, choice, settings, generators[kind])
             edited = p.clone()
             if kind == "light":
-                edited.light = _synthetic_light(pert, settings, dataset.split)
+                edited.light, rendered = _synthetic_light(pert)
+                pert = replace(pert, light_dir=rendered)
             else:
                 edited.view = pert.view
             img = dataset.render(edited)["image"]

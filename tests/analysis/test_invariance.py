@@ -163,6 +163,22 @@ def test_data_mode_errors(relabelled_checkpoint, tiny_run, tmp_path):
         UserError, match="trained on image_folder, which has no ground-truth scenes"
     ):
         invariance.main(argv)
-    argv = ["--checkpoint", str(tiny_run[0]), "--mode", "data", "--output_dir", str(tmp_path / "e")]
-    with pytest.raises(UserError, match=r"--light_direction_deg 89: moves the light of \d+ test"):
-        invariance.main([*argv, "--light_direction_deg", "89", "--perturb", "light"])
+
+
+def test_synthetic_light_keeps_directions_the_generator_can_render():
+    from analysis.rerender import MIN_LIGHT_Z, _synthetic_light
+    from unsup3d.api import Perturbation, light_direction
+
+    dxy = torch.tensor([[0.3, -0.2], [40.0, 30.0]])  # 22 deg and 88.6 deg off the axis
+    pert = Perturbation(
+        choice=torch.zeros(2, dtype=torch.long),
+        ambient=torch.tensor([0.2, 0.3]),
+        diffuse=torch.tensor([0.6, 0.7]),
+        light_dir=light_direction(dxy),
+        view=torch.zeros(2, 6),
+    )
+    light, direction = _synthetic_light(pert)
+    torch.testing.assert_close(light[0], torch.tensor([0.2, 0.6, 0.3, -0.2]))
+    torch.testing.assert_close(light_direction(light[:, 2:]), direction)
+    assert direction[1, 2] == pytest.approx(MIN_LIGHT_Z)  # pulled back to 85 deg
+    assert light[1, 2] / light[1, 3] == pytest.approx(40.0 / 30.0)  # same azimuth
