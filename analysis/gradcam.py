@@ -13,6 +13,10 @@ taken at that encoder's target layer (`analysis.model_access.cam_layers`: the re
 down conv). The column titles carry each group's share of |integrated gradients| on the same
 images (as Fig. 4). Writes ``gradcam.png`` (rows: images; columns: input, one overlay per
 encoder), ``gradcam.json`` and ``gradcam_maps.npz`` (the raw maps).
+
+The target layers are PDR's physical encoders, so only a PDR checkpoint (``model.name: pdr``) is
+accepted; another model's is refused in one line (`analysis.model_access.load_pdr_model`). For any
+model, ``interpret.py`` attributes a probe on its feature file to the feature groups.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from analysis.model_access import (
     cam_summary,
     check_feature_file,
     encoder_groups,
+    load_pdr_model,
     probe_grad_cam,
     save_maps,
     split_images,
@@ -35,9 +40,12 @@ from analysis.model_access import (
 from analysis.records import CamLayerResults, GradCamMetrics, cli_parser, write
 from evalkit import fit_linear_probe
 from unsup3d import cli
-from unsup3d.api import UserError, load_features, load_model
+from unsup3d.api import UserError, load_features
 
 log = logging.getLogger("analysis.gradcam")
+
+# What a user of another model's checkpoint can run instead (the refusal's fix).
+FIX = "for any model, explain a probe on its feature file with analysis/interpret.py"
 
 
 HELPS = {
@@ -93,11 +101,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UserError(
             f"--label {args.label}: one class only in {args.features}; pick another label"
         )
+    model, cfg, _ = load_pdr_model(args.checkpoint, device, "Grad-CAM per physical encoder", FIX)
     out = cli.prepare_output_dir(
         args.output_dir or Path(args.checkpoint).parent / f"gradcam_{args.split}_{args.label}",
         args.overwrite,
     )
-    model, cfg, _ = load_model(args.checkpoint, device)
     check_feature_file(fs, args.features, args.checkpoint, model, groups)
     x_train = fs.select(groups).astype(np.float64)
     probe = fit_linear_probe(x_train, y, c=args.c, random_state=args.seed)

@@ -1,6 +1,7 @@
-"""What the model-level analyses (``gradcam.py``, ``invariance.py``) share: test images from a
-checkpoint's dataset, the Grad-CAM target layer of each encoder, and Grad-CAM of a probe through
-the whole image -> encoders -> probe pipeline (`probe_grad_cam`).
+"""What the model-level analyses (``gradcam.py``, ``invariance.py``) share: the one check that a
+checkpoint is a PDR model where an analysis needs PDR's renderer or encoders (`load_pdr_model`),
+test images from a checkpoint's dataset, the Grad-CAM target layer of each encoder, and Grad-CAM
+of a probe through the whole image -> encoders -> probe pipeline (`probe_grad_cam`).
 
 Target layer (ARCHITECTURE.md §3; reference_behaviour.md §7.3): the release's ``test_trainer.py``
 took Grad-CAM on the depth/albedo down path's conv at index -4, the stride-2 conv from 8 x 8 to
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -30,9 +32,55 @@ from analysis.attribution import (
 )
 from analysis.records import CamSummary
 from evalkit import StandardizedLinear
-from unsup3d.api import BOTTLENECK_SIZE, GROUPS, FeatureSet, UserError, atomic_path, sha256_file
+from unsup3d.api import (
+    BOTTLENECK_SIZE,
+    GROUPS,
+    FeatureSet,
+    UserError,
+    atomic_path,
+    load_checkpoint,
+    load_model,
+    sha256_file,
+)
 
 log = logging.getLogger(__name__)
+
+PDR = "pdr"  # model.name of the inverse renderer (the registry's default)
+
+
+def checkpoint_model_name(ckpt: dict) -> str:
+    """``model.name`` of a checkpoint's saved config (``pdr`` when the config predates it)."""
+    model = ckpt.get("config", {}).get("model") or {}
+    return str(model.get("name", PDR)) if isinstance(model, dict) else PDR
+
+
+def load_pdr_model(path: str | Path, device: torch.device, analysis: str, fix: str):
+    """A PDR checkpoint's model, config and checkpoint dict; any other model is refused.
+
+    The analyses that re-render through PDR's renderer or explain its physical encoders
+    (``invariance.py --mode render``, ``gradcam.py``) call this, so the refusal is the same
+    everywhere. The saved config is read before the model is built, so a checkpoint of a model
+    this code does not register is refused by the same line.
+
+    Args:
+        path: the checkpoint. device: where to put the model.
+        analysis: what needs PDR, for the message (``"invariance by re-rendering"``).
+        fix: what to do instead (``"use --mode data for any model"``).
+
+    Returns:
+        (model in eval mode, `Config`, checkpoint dict), as `unsup3d.api.load_model`.
+
+    Raises:
+        UserError: ``<path>: a <name> checkpoint; <analysis> needs a PDR (model.name: pdr)
+            checkpoint; <fix>``, or `load_model`'s errors.
+    """
+    name = checkpoint_model_name(load_checkpoint(path, map_location="cpu"))
+    if name != PDR:
+        raise UserError(
+            f"{path}: a {name} checkpoint; {analysis} needs a PDR (model.name: {PDR}) "
+            f"checkpoint; {fix}"
+        )
+    return load_model(path, device)
 
 
 @dataclass(frozen=True)

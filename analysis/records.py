@@ -678,7 +678,10 @@ class SceneChange:
 @dataclass
 class InvarianceMetrics:
     """``metrics`` of ``invariance.json``: per perturbed kind and group, the feature movement
-    between the reference and the perturbed re-render; ``reconstruction``: input vs reference."""
+    between the reference and the perturbed re-render. ``mode``: ``render`` (the model's
+    predicted scene re-rendered by its renderer; ``reconstruction``: input vs reference
+    re-render) or ``data`` (the synthetic ground-truth scene re-rendered by the generator; the
+    reference is the input image, so there is no ``reconstruction``)."""
 
     FILE = "invariance.json"
     CLI = "analysis/invariance.py --checkpoint runs/M/best.pt"  # + --output_dir DIR
@@ -687,10 +690,11 @@ class InvarianceMetrics:
     num_images: int
     ranges: PerturbationRanges
     invariance: dict[str, dict[str, InvarianceRow]]
-    reconstruction: dict[str, InvarianceRow]
     scene_change: dict[str, SceneChange]
     image_change: dict[str, float]
     most_moved: dict[str, str | None]
+    reconstruction: dict[str, InvarianceRow] | None = None
+    mode: str = "render"
     files: list[str] = field(default_factory=list)
 
     def table(self) -> str:
@@ -699,7 +703,8 @@ class InvarianceMetrics:
             f"{'change':<10s} {'group':<8s} {'rel. change':>11s} {'vs spread':>10s} "
             f"{'vs input spread':>15s}"
         ]
-        for k, v in [*self.invariance.items(), ("recon", self.reconstruction)]:
+        recon = [("recon", self.reconstruction)] if self.reconstruction is not None else []
+        for k, v in [*self.invariance.items(), *recon]:
             for g, r in v.items():
                 lines.append(
                     f"{k:<10s} {g:<8s} {r.relative_change:11.4f} {r.change_vs_spread:10.4f} "

@@ -1,5 +1,16 @@
-"""Feature invariance by re-rendering (``invariance.py``): re-render a model's predicted scenes
-with a new light or view and measure how far each encoder's features move.
+"""Feature invariance by re-rendering (``invariance.py``): re-render each image's scene with a new
+light or view and measure how far each encoder's features move.
+
+Two sources of the re-rendered scene:
+
+- ``render`` (`measure`, PDR only): the model's *predicted* scene, through the model's renderer.
+- ``data`` (`measure_data`, any model): the synthetic generator's *ground-truth* scene of each
+  image, re-rendered by the generator (`unsup3d.api.SyntheticDataset.render`) with the same
+  perturbation draws (`unsup3d.api.perturb`, same ranges, same generator seeding); the original
+  image is the reference, and only ``model.get_features`` of the model's ``feature_groups`` is
+  used, so a model without a renderer is measured the same way.
+
+Render mode in detail:
 
 The predicted scene of each image is rendered twice with the model's renderer
 (`unsup3d.api.render_perturbed`, pixels the surface does not cover set to the background, as
@@ -14,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -32,12 +44,22 @@ from unsup3d.api import (
     LooccSettings,
     Perturbation,
     UserError,
+    light_direction,
     perturb,
     render_perturbed,
 )
 
 KINDS = {"light": ("light",), "view": ("view",), "both": ("light", "view")}
 RANGES = ("light_intensity_delta", "light_direction_deg", "view_pitch_deg", "view_yaw_deg")
+MODES = ("render", "data")
+# Smallest z of a light direction given to the synthetic generator (85 deg off the optical
+# axis): its (dx, dy) light cannot point at or behind the image plane.
+MIN_LIGHT_Z = math.cos(math.radians(85.0))
+
+
+def feature_groups(model) -> tuple[str, ...]:
+    """The model's feature group names (its ``feature_groups``; PDR's encoders by default)."""
+    return tuple(getattr(model, "feature_groups", GROUPS))
 
 
 def perturbation_settings(ranges: PerturbationRanges) -> LooccSettings:
@@ -77,8 +99,9 @@ def measure(
         ``scene_change`` {kind: mean absolute parameter changes}, ``image_change`` {kind: mean
         |pixel difference| in [0, 1] units}, ``renders`` {``reference``, <kind>: (N, 3, S, S)}.
     """
+    groups = feature_groups(model)
     feats: dict[str, dict[str, list[torch.Tensor]]] = {
-        k: {g: [] for g in GROUPS} for k in ("input", "reference", *kinds)
+        k: {g: [] for g in groups} for k in ("input", "reference", *kinds)
     }
     renders: dict[str, list[torch.Tensor]] = {k: [] for k in ("reference", *kinds)}
     changes: dict[str, dict[str, list[torch.Tensor]]] = {k: {} for k in kinds}
@@ -86,7 +109,7 @@ def measure(
     renderer = model.renderer
 
     def encode(name: str, x: torch.Tensor) -> None:
-        for g, f in model.get_features(x, GROUPS).items():
+        for g, f in model.get_features(x, groups).items():
             feats[name][g].append(f.float().cpu())
 
     def render(pert: Perturbation, out) -> torch.Tensor:
@@ -115,18 +138,53 @@ def measure(
             img = render(pert, out)
             encode(kind, img)
             renders[kind].append(img.cpu())
-            c = changes[kind]
-            step = {
-                "ambient": (pert.ambient - ref.ambient).abs(),
-                "diffuse": (pert.diffuse - ref.diffuse).abs(),
-                "light_direction_deg": _angle_deg(pert.light_dir, ref.light_dir),
-                "view_pitch_deg": torch.rad2deg((pert.view[:, 0] - ref.view[:, 0]).abs()),
-                "view_yaw_deg": torch.rad2deg((pert.view[:, 1] - ref.view[:, 1]).abs()),
-                "pixels": (img - ref_img).abs().mean(dim=(1, 2, 3)),
-            }
-            for key, v in step.items():
-                c.setdefault(key, []).append(v.float().cpu())
-    cat = {k: torch.cat(v).numpy() for k, v in renders.items()}
+            _record_step(changes[kind], pert, ref, img, ref_img)
+    return _result(feats, changes, renders)
+
+
+def _synthetic_light(pert: Perturbation) -> tuple[torch.Tensor, torch.Tensor]:
+    """The synthetic generator's light (ambient, diffuse, dx, dy) for a perturbed light.
+
+    The generator's direction is normalise(dx, dy, 1), which cannot point 90 deg or more off the
+    optical axis; a perturbed direction more than 85 deg off it (possible when a light already
+    far to the side is turned further) is pulled back to 85 deg, keeping its azimuth.
+
+    Returns:
+        light (B, 4), and the unit direction actually rendered (B, 3).
+    """
+    d = pert.light_dir
+    z = d[:, 2].clamp(min=MIN_LIGHT_Z)  # (B,)
+    xy = d[:, :2] / d[:, :2].norm(dim=1, keepdim=True).clamp(min=1e-12)  # (B, 2) azimuth
+    xy = xy * torch.sqrt(1 - z**2)[:, None]
+    xy = torch.where((d[:, 2] >= MIN_LIGHT_Z)[:, None], d[:, :2], xy)
+    direction = torch.cat([xy, z[:, None]], dim=1)  # (B, 3) unit
+    dxy = direction[:, :2] / direction[:, 2:]  # (B, 2)
+    light = torch.cat([torch.stack([pert.ambient, pert.diffuse], dim=1), dxy], dim=1)
+    return light, direction
+
+
+def _record_step(
+    into: dict[str, list[torch.Tensor]],
+    pert: Perturbation,
+    ref: Perturbation,
+    img: torch.Tensor,
+    ref_img: torch.Tensor,
+) -> None:
+    """Append the per-row absolute parameter changes and mean |pixel change| to ``into``."""
+    step = {
+        "ambient": (pert.ambient - ref.ambient).abs(),
+        "diffuse": (pert.diffuse - ref.diffuse).abs(),
+        "light_direction_deg": _angle_deg(pert.light_dir, ref.light_dir),
+        "view_pitch_deg": torch.rad2deg((pert.view[:, 0] - ref.view[:, 0]).abs()),
+        "view_yaw_deg": torch.rad2deg((pert.view[:, 1] - ref.view[:, 1]).abs()),
+        "pixels": (img - ref_img).abs().mean(dim=(1, 2, 3)),
+    }
+    for key, v in step.items():
+        into.setdefault(key, []).append(v.float().cpu())
+
+
+def _result(feats, changes, renders, **extra) -> dict[str, Any]:
+    """`measure`'s return value from the per-batch lists."""
     return {
         "features": {
             name: {g: torch.cat(v).numpy() for g, v in groups.items()}
@@ -137,16 +195,102 @@ def measure(
             for k, c in changes.items()
         },
         "image_change": {k: float(torch.cat(c["pixels"]).mean()) for k, c in changes.items()},
-        "renders": cat,
+        "renders": {k: torch.cat(v).numpy() for k, v in renders.items()},
+        **extra,
     }
 
 
+@torch.no_grad()
+def measure_data(
+    model,
+    dataset,
+    num_images: int,
+    kinds: Sequence[str],
+    settings: LooccSettings,
+    seed: int,
+    batch_size: int,
+    device: torch.device,
+) -> dict[str, Any]:
+    """Encode synthetic images and their ground-truth scenes re-rendered with a new light or view.
+
+    For items ``0 .. num_images - 1`` of ``dataset``, the scene parameters
+    (``dataset.sample_params``) are perturbed by `unsup3d.api.perturb` exactly as `measure`
+    perturbs a predicted scene (the same ranges, the same per-kind generator seeded with
+    ``seed``, so row i gets the same uniform draws), and the generator renders the scene again
+    (``dataset.render``: same identity, expression, background and noise; only the light or the
+    view differs). The unperturbed render is the dataset's own image, the reference.
+
+    Args:
+        model: any registered model in eval mode: ``model.get_features(images, groups)`` with
+            images (B, 3, S, S) in [0, 1], and ``feature_groups`` (default PDR's `GROUPS`).
+        dataset: a `unsup3d.api.SyntheticDataset` split.
+        num_images: how many items (the split may have fewer: all are then used).
+        kinds, settings, seed, batch_size: as `measure`. device: the model's device.
+
+    Returns:
+        As `measure`, without ``reference`` (the input is the reference): ``features``
+        {``input``, <kind>: {group: (N, D)}}, ``scene_change``, ``image_change``, ``renders``
+        {<kind>: (N, 3, S, S)}, plus ``images`` (N, 3, S, S) and ``image_ids``.
+
+    A perturbed light more than 85 deg off the optical axis is pulled back to 85 deg
+    (`_synthetic_light`); ``scene_change`` measures the direction actually rendered.
+    """
+    groups = feature_groups(model)
+    n = min(int(num_images), len(dataset))
+    feats: dict[str, dict[str, list[torch.Tensor]]] = {
+        k: {g: [] for g in groups} for k in ("input", *kinds)
+    }
+    renders: dict[str, list[torch.Tensor]] = {k: [] for k in ("input", *kinds)}
+    changes: dict[str, dict[str, list[torch.Tensor]]] = {k: {} for k in kinds}
+    generators = {k: torch.Generator(device="cpu").manual_seed(seed) for k in kinds}
+
+    def encode(name: str, x: torch.Tensor) -> None:
+        for g, f in model.get_features(x.to(device), groups).items():
+            feats[name][g].append(f.float().cpu())
+        renders[name].append(x.cpu())
+
+    for start in range(0, n, batch_size):
+        idx = list(range(start, min(start + batch_size, n)))
+        p = dataset.sample_params(idx)
+        x = dataset.render(p)["image"]  # (B, 3, S, S) in [0, 1]: the dataset's image
+        encode("input", x)
+        ref = Perturbation(
+            choice=torch.full((len(idx),), PERTURBABLE.index("light"), dtype=torch.long),
+            ambient=p.light[:, 0],
+            diffuse=p.light[:, 1],
+            light_dir=light_direction(p.light[:, 2:4]),
+            view=p.view,
+        )
+        for kind in kinds:
+            choice = torch.full((len(idx),), PERTURBABLE.index(kind), dtype=torch.long)
+            pert = perturb(p.light, p.view, choice, settings, generators[kind])
+            edited = p.clone()
+            if kind == "light":
+                edited.light, rendered = _synthetic_light(pert)
+                pert = replace(pert, light_dir=rendered)
+            else:
+                edited.view = pert.view
+            img = dataset.render(edited)["image"]
+            encode(kind, img)
+            _record_step(changes[kind], pert, ref, img, x)
+    out = _result(feats, changes, renders)
+    out["images"] = out["renders"].pop("input")
+    out["image_ids"] = [dataset.image_id(i) for i in range(n)]
+    return out
+
+
 def invariance_metrics(
-    m: dict[str, Any], kinds: Sequence[str], split: str, ranges: PerturbationRanges, source: str
+    m: dict[str, Any],
+    kinds: Sequence[str],
+    split: str,
+    ranges: PerturbationRanges,
+    source: str,
+    mode: str = "render",
 ) -> InvarianceMetrics:
-    """The record of a `measure` result: movement per kind and group (reference vs perturbed
-    re-render), the reconstruction gap (input vs reference), the drawn changes and the group
-    that moved most per kind (None when nothing moved beyond float32 rounding).
+    """The record of a `measure` or `measure_data` result: movement per kind and group
+    (reference vs perturbed re-render; in ``data`` mode the reference is the input image), the
+    reconstruction gap (input vs reference; ``render`` mode only), the drawn changes and the
+    group that moved most per kind (None when nothing moved beyond float32 rounding).
 
     Raises:
         UserError: non-finite features (``source``: the checkpoint, named in the message).
@@ -170,13 +314,15 @@ def invariance_metrics(
             for g, v in feature_invariance(before, after).items()
         }
 
-    invariance = {k: table(feats["reference"], feats[k]) for k in kinds}
+    reference = feats.get("reference", feats["input"])
+    invariance = {k: table(reference, feats[k]) for k in kinds}
     return InvarianceMetrics(
         split=split,
         num_images=len(next(iter(feats["input"].values()))),
         ranges=ranges,
+        mode=mode,
         invariance=invariance,
-        reconstruction=table(feats["input"], feats["reference"]),
+        reconstruction=table(feats["input"], reference) if "reference" in feats else None,
         scene_change={k: SceneChange(**v) for k, v in m["scene_change"].items()},
         image_change=m["image_change"],
         # The group that moved most, relative to its spread (ideal: the kind itself).

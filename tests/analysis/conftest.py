@@ -115,3 +115,21 @@ def read_back():
         return record
 
     return read_results
+
+
+@pytest.fixture(scope="session")
+def relabelled_checkpoint(tiny_run):
+    """``relabelled_checkpoint(section, key, value)``: a copy of the tiny checkpoint whose saved
+    config says ``<section>.<key>: <value>`` (e.g. another model's ``model.name``)."""
+    import torch
+
+    ckpt_path, _, root = tiny_run
+
+    def make(section: str, key: str, value):
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        ckpt["config"][section][key] = value
+        path = root / f"relabelled_{section}_{key}_{value}.pt"
+        torch.save(ckpt, path)
+        return path
+
+    return make

@@ -65,3 +65,15 @@ def test_gradcam_errors(tiny_run):
         gradcam.main([*base, "--groups", "depth,extra"])
     with pytest.raises(UserError, match="checkpoint not found"):
         gradcam.main([*base[:1], str(root / "missing.pt"), *base[2:]])
+
+
+def test_gradcam_refuses_another_models_checkpoint(tiny_run, relabelled_checkpoint, tmp_path):
+    other = relabelled_checkpoint("model", "name", "betavae")
+    argv = ["--checkpoint", str(other), "--features", str(tiny_run[1])]
+    with pytest.raises(
+        UserError,
+        match=r"a betavae checkpoint; Grad-CAM per physical encoder needs a "
+        r"PDR \(model.name: pdr\) checkpoint; .*analysis/interpret.py",
+    ):
+        gradcam.main([*argv, "--output_dir", str(tmp_path / "g")])
+    assert not (tmp_path / "g").exists()  # refused before any output is written

@@ -68,3 +68,19 @@ def test_cam_summary_counts_all_zero_maps():
     s = cam_summary(maps)
     assert s.zero_images == 2 and s.nonzero_images == pytest.approx(1 / 3)
     assert s.max == 0.5 and s.finite
+
+
+def test_load_pdr_model_refuses_another_models_checkpoint(tiny_run, relabelled_checkpoint):
+    from analysis.model_access import load_pdr_model
+    from unsup3d.api import UserError
+
+    model, cfg, _ = load_pdr_model(tiny_run[0], torch.device("cpu"), "X", "Y")
+    assert cfg.model.name == "pdr" and model.image_size == 16
+    other = relabelled_checkpoint("model", "name", "vqvae")
+    # Refused from the saved config, before the model is built (vqvae need not be registered).
+    with pytest.raises(UserError) as exc:
+        load_pdr_model(other, torch.device("cpu"), "invariance by re-rendering", "use --mode data")
+    assert str(exc.value) == (
+        f"{other}: a vqvae checkpoint; invariance by re-rendering needs a PDR (model.name: pdr) "
+        "checkpoint; use --mode data"
+    )
