@@ -242,3 +242,23 @@ def test_sigkill_then_resume_gives_the_same_weights_for_a_baseline(tmp_path):
     assert a["step"] == b["step"] and a["epoch"] == b["epoch"] == 3
     for key in a["model"]:
         torch.testing.assert_close(a["model"][key], b["model"][key], rtol=0, atol=0, msg=key)
+
+
+def test_invariance_refuses_a_baseline_in_render_mode_and_measures_it_in_data_mode(
+    tmp_path, capsys
+):
+    from analysis import invariance
+
+    cfg_path, out = write_config(tmp_path, "vqvae")
+    assert run.main(["--config", str(cfg_path), "--set", "trainer.max_steps=1"]) == 0
+    ckpt = str(out / "best.pt")
+    argv = ["--checkpoint", ckpt, "--num_images", "4", "--output_dir"]
+    assert cli_main(invariance.main, [*argv, str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "a vqvae checkpoint" in err[0] and "--mode data" in err[0]
+    assert not (tmp_path / "r").exists()
+    assert invariance.main([*argv, str(tmp_path / "d"), "--mode", "data"]) == 0
+    metrics = json.loads((tmp_path / "d" / "invariance.json").read_text())["metrics"]
+    assert metrics["mode"] == "data"
+    assert set(metrics["invariance"]) == {"light", "view"}
+    assert all(list(v) == ["latent"] for v in metrics["invariance"].values())
