@@ -1,0 +1,31 @@
+"""Smoke test of bench/bench_baselines.py: a tiny setting prints every line it promises."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "bench_baselines.py"
+
+
+def test_the_baselines_bench_reports_each_model_and_its_ratio(tmp_path):
+    out = tmp_path / "baselines.json"
+    models = ["vqvae_d64", "betavae"]
+    args = ["--models", *models, "--batch", "2", "--size", "32", "--runs", "1", "--threads", "1"]
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), *args, "--json", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for name in ["pdr_small", *models]:
+        assert re.search(
+            rf"^{name}\s+step\s+[\d.]+ s\s+[\d.]+ images/s\s+peak\s+[-\d.]+ MiB", proc.stdout, re.M
+        ), name
+    for name in models:
+        assert re.search(rf"ratio {name} / pdr_small: time [\d.]+x, peak memory", proc.stdout)
+    record = json.loads(out.read_text())
+    assert set(record["median_s"]) == {"pdr_small", *models}
