@@ -5,7 +5,8 @@
 
 Reads only the folders `run.py test` writes (``input/``, ``recon/``, ``canon_albedo/``,
 ``canon_shading/``, ``canon_depth/``: the same file names in each), takes the first ``--num``
-images by name, and draws one block of five rows per folder. The canonical depth (16-bit PNG over
+images by name, and draws one block of five rows per folder (of two, input and reconstruction,
+for a model without a scene: a baseline's test folder has no canonical maps). The canonical depth (16-bit PNG over
 the renderer's depth range) is shown per image from its nearest (white) to its farthest (black)
 point, so the relief's layout is visible whatever its scale. Mid-grey pixels in ``recon`` are
 those the reconstruction does not cover (outside the canonical frame).
@@ -73,6 +74,8 @@ def load_block(folder: Path, num: int) -> tuple[list[str], dict[str, list[np.nda
         raise UserError(f"{folder / 'input'}: no PNG files; rerun run.py test")
     images = {}
     for kind, _ in ROWS:
+        if kind not in ("input", "recon") and not (folder / kind).is_dir():
+            continue  # a model without a scene (a baseline) writes input/ and recon/ only
         missing = [n for n in names if not (folder / kind / n).is_file()]
         if missing:
             raise UserError(f"{folder / kind / missing[0]}: missing; rerun run.py test")
@@ -83,8 +86,9 @@ def load_block(folder: Path, num: int) -> tuple[list[str], dict[str, list[np.nda
 def grid_figure(blocks: Sequence[tuple[str, list[str], dict[str, list[np.ndarray]]]]):
     plt = pyplot()
     num = max(len(names) for _, names, _ in blocks)
-    per = len(ROWS) + 1  # a block's rows and a thin spacer row for the next block's titles
-    ratios = ([1.0] * len(ROWS) + [0.25]) * len(blocks)
+    rows = [[(k, t) for k, t in ROWS if k in images] for _, _, images in blocks]
+    # Each block's rows and a thin spacer row for the next block's titles.
+    ratios = [r for block in rows for r in [1.0] * len(block) + [0.25]]
     fig, axes = plt.subplots(
         len(ratios),
         num,
@@ -97,15 +101,17 @@ def grid_figure(blocks: Sequence[tuple[str, list[str], dict[str, list[np.ndarray
         ax.set_yticks([])
         for spine in ax.spines.values():
             spine.set_visible(False)
+    start = 0
     for b, (label, names, images) in enumerate(blocks):
-        for r, (kind, title) in enumerate(ROWS):
-            row = b * per + r
+        for r, (kind, title) in enumerate(rows[b]):
+            row = start + r
             for c, name in enumerate(names):
                 axes[row, c].imshow(images[kind][c], interpolation="nearest")
                 if r == 0:
                     axes[row, c].set_title(Path(name).stem, fontsize=6)
             text = f"{label}\n{title}" if r == 0 and label else title
             axes[row, 0].set_ylabel(text, fontsize=7, rotation=0, ha="right", va="center")
+        start += len(rows[b]) + 1
     fig.subplots_adjust(left=0.14, right=0.99, top=0.97, bottom=0.0, wspace=0.04, hspace=0.12)
     return fig
 

@@ -47,3 +47,21 @@ def test_missing_outputs_are_named(load_tool, tmp_path):
         tool.main([str(a), "--output", str(tmp_path / "g.png")])
     with pytest.raises(UserError, match="no input/ folder"):
         tool.main([str(tmp_path), "--output", str(tmp_path / "g.png")])
+
+
+def test_a_baseline_folder_has_two_rows(load_tool, tmp_path):
+    tool = load_tool("recon_grid")
+    a = _test_folder(tmp_path / "a", ["000000.png", "000001.png"])
+    b = tmp_path / "b"
+    for kind in ("input", "recon"):
+        (b / kind).mkdir(parents=True)
+        for n in ("000000.png", "000001.png"):
+            Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(b / kind / n)
+    _, images = tool.load_block(b, 2)
+    assert set(images) == {"input", "recon"}
+    (b / "recon" / "000001.png").unlink()  # a missing file of a present row is still an error
+    with pytest.raises(UserError, match=r"recon/000001.png: missing"):
+        tool.load_block(b, 2)
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(b / "recon" / "000001.png")
+    out = tmp_path / "grid.png"
+    assert tool.main([str(a), str(b), "--labels", "PDR", "VQ-VAE", "--output", str(out)]) == 0
