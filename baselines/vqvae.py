@@ -15,8 +15,8 @@ the stop-gradient on e; the decoder sees z_e + sg[e - z_e] (straight-through). P
 One deliberate difference: images are mapped to [-1, 1] for the encoder and as the target of the
 tanh output (the release fed and compared [0, 1] images against a tanh output, wasting half of
 its range). The feature is the quantised latent, flattened (D x S/4 x S/4), or average-pooled to
-``feature_grid`` x ``feature_grid`` first. Codebook usage (perplexity, codes used per batch) is
-logged with the other terms.
+``feature_grid`` x ``feature_grid`` first. Codebook usage (perplexity, and the codes used and
+unused in each batch) is logged with the other terms.
 """
 
 from __future__ import annotations
@@ -178,6 +178,7 @@ class VQVAE(TrainableModel):
             "recon": mse,
             "perplexity": perplexity,
             "codes_used": used,
+            "dead_codes": st.num_embeddings - used,
             "total": total,
         }
         return total, {k: v.detach() for k, v in terms.items()}
