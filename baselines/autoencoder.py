@@ -90,18 +90,11 @@ class RendererFreeAE(TrainableModel):
         net = perceptual_net(self.loss_weights, device)
         self._frozen = {"perceptual": net} if net is not None else {}
 
-    def _check(self, images: torch.Tensor) -> None:
-        s = self.image_size
-        if images.dim() != 4 or images.shape[1:] != (3, s, s):
-            raise ValueError(
-                f"images must be (B, 3, {s}, {s}) in [0, 1], got {tuple(images.shape)}"
-            )
-
     def get_features(
         self, images: torch.Tensor, groups: Sequence[str] | None = None
     ) -> dict[str, torch.Tensor]:
         groups = self._check_groups(groups)
-        self._check(images)
+        self._check_images(images)
         x = images * 2 - 1
         return {g: self.encoders[g](x) for g in groups}
 
@@ -111,7 +104,10 @@ class RendererFreeAE(TrainableModel):
         z = torch.cat([features[g] for g in GROUPS], dim=1)
         return (torch.tanh(self.decoder(z)) + 1) / 2
 
-    def _terms(self, images: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def training_terms(
+        self, images: torch.Tensor, generator: torch.Generator, *, epoch: int, step: int
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """L1 (+ perceptual); no noise, no schedule: validation uses the same terms."""
         recon = self.reconstruct(images)
         l1 = photometric_l1(recon * 2 - 1, images * 2 - 1)
         total, terms = l1, {"l1": l1}
@@ -124,16 +120,6 @@ class RendererFreeAE(TrainableModel):
             terms["perc"] = perc
         terms |= {"recon": total, "total": total}
         return total, {k: v.detach() for k, v in terms.items()}
-
-    def training_terms(
-        self, images: torch.Tensor, generator: torch.Generator, *, epoch: int, step: int
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        return self._terms(images)
-
-    def validation_terms(
-        self, images: torch.Tensor, generator: torch.Generator
-    ) -> dict[str, torch.Tensor]:
-        return self._terms(images)[1]
 
     def image_grids(self, images: torch.Tensor) -> dict[str, Any]:
         return {"images": {"input": images, "recon": self.reconstruct(images)}, "histograms": {}}

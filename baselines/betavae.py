@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from unsup3d.api import SettingError, Settings, TrainableModel, UserError, setting
+from unsup3d.api import SettingError, Settings, TrainableModel, setting
 
 
 @dataclass(frozen=True)
@@ -104,23 +104,9 @@ class BetaVAE(TrainableModel):
             nn.Tanh(),
         )
 
-    @classmethod
-    def from_config(cls, cfg) -> BetaVAE:
-        try:
-            return cls(cfg.model, cfg.data.image_size)
-        except ValueError as exc:
-            raise UserError(f"config: data.image_size / model.hidden_dims: {exc}") from None
-
-    def _check(self, images: torch.Tensor) -> None:
-        s = self.image_size
-        if images.dim() != 4 or images.shape[1:] != (3, s, s):
-            raise ValueError(
-                f"images must be (B, 3, {s}, {s}) in [0, 1], got {tuple(images.shape)}"
-            )
-
     def posterior(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(mu, logvar), each (B, latent_dim), of images in [0, 1]."""
-        self._check(images)
+        self._check_images(images)
         h = self.encoder(images * 2 - 1).flatten(1)
         return self.fc_mu(h), self.fc_logvar(h)
 
@@ -134,9 +120,10 @@ class BetaVAE(TrainableModel):
         st = self.settings
         return st.max_capacity * min(1.0, step / st.capacity_steps)
 
-    def _terms(
-        self, images: torch.Tensor, generator: torch.Generator, step: int
+    def training_terms(
+        self, images: torch.Tensor, generator: torch.Generator, *, epoch: int, step: int
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """MSE + the KL term; the posterior noise from ``generator``, C from ``step``."""
         st = self.settings
         mu, logvar = self.posterior(images)
         noise = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
@@ -150,16 +137,11 @@ class BetaVAE(TrainableModel):
         terms = {"mse": mse, "kl": kl, "recon": mse, "total": total}
         return total, {k: v.detach() for k, v in terms.items()}
 
-    def training_terms(
-        self, images: torch.Tensor, generator: torch.Generator, *, epoch: int, step: int
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        return self._terms(images, generator, step)
-
     def validation_terms(
         self, images: torch.Tensor, generator: torch.Generator
     ) -> dict[str, torch.Tensor]:
         # The capacity at the end of the ramp: the validation loss does not move with the step.
-        return self._terms(images, generator, self.settings.capacity_steps)[1]
+        return self.training_terms(images, generator, epoch=0, step=self.settings.capacity_steps)[1]
 
     def get_features(
         self, images: torch.Tensor, groups: Sequence[str] | None = None

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from unsup3d.api import SettingError, Settings, TrainableModel, UserError, setting
+from unsup3d.api import SettingError, Settings, TrainableModel, setting
 
 
 @dataclass(frozen=True)
@@ -141,28 +141,17 @@ class VQVAE(TrainableModel):
             self.codebook.normal_(0, 0.02).clamp_(-0.04, 0.04)
             self.encoder[-1].weight.fill_(1 / 40)
 
-    @classmethod
-    def from_config(cls, cfg) -> VQVAE:
-        try:
-            return cls(cfg.model, cfg.data.image_size)
-        except ValueError as exc:
-            raise UserError(f"config: data.image_size: {exc}") from None
-
-    def _check(self, images: torch.Tensor) -> None:
-        s = self.image_size
-        if images.dim() != 4 or images.shape[1:] != (3, s, s):
-            raise ValueError(
-                f"images must be (B, 3, {s}, {s}) in [0, 1], got {tuple(images.shape)}"
-            )
-
     def _encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(z_e, codes, quantised) of images in [0, 1]."""
-        self._check(images)
+        self._check_images(images)
         z = self.encoder(images * 2 - 1)
         codes, quantised = quantise(z, self.codebook)
         return z, codes, quantised
 
-    def _terms(self, images: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def training_terms(
+        self, images: torch.Tensor, generator: torch.Generator, *, epoch: int, step: int
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """MSE + VQ + commitment (no noise, no schedule: validation uses the same terms)."""
         st = self.settings
         z, codes, e = self._encode(images)
         recon = torch.tanh(self.decoder(z + (e - z).detach()))
@@ -182,16 +171,6 @@ class VQVAE(TrainableModel):
             "total": total,
         }
         return total, {k: v.detach() for k, v in terms.items()}
-
-    def training_terms(
-        self, images: torch.Tensor, generator: torch.Generator, *, epoch: int, step: int
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        return self._terms(images)
-
-    def validation_terms(
-        self, images: torch.Tensor, generator: torch.Generator
-    ) -> dict[str, torch.Tensor]:
-        return self._terms(images)[1]
 
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
         """(B, 3, S, S) in [0, 1]: the decoder's image of the quantised latent."""

@@ -20,12 +20,11 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import statistics
-import subprocess
 import sys
 import time
 
 import torch
+from common import interleaved_rounds, peak_memory_mib, run_child
 
 from unsup3d.api import build_model, count_parameters, load_config
 from unsup3d.utils import add_default_malloc_option, apply_malloc_option
@@ -40,14 +39,6 @@ MODELS: dict[str, list[str]] = {
     "vqvae_d416": ["model.name=vqvae", "model.embedding_dim=416"],
     "betavae": ["model.name=betavae"],
 }
-
-
-def _rss_kib(field: str) -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def _images(batch: int, size: int) -> torch.Tensor:
@@ -94,38 +85,14 @@ def _setup(args: argparse.Namespace, names: list[str]):
 
 def child_time(args: argparse.Namespace) -> dict:
     """Interleaved rounds of one step per model (rotated order) in one process."""
-    names = args.models
-    _, steps, params = _setup(args, names)
-    for name in names:  # warm-up
-        steps[name]()
-    times: dict[str, list[float]] = {n: [] for n in names}
-    for r in range(args.runs):
-        order = names[r % len(names) :] + names[: r % len(names)]
-        for name in order:
-            times[name].append(steps[name]())
-    return {
-        "params": params,
-        "times_s": times,
-        "median_s": {n: statistics.median(t) for n, t in times.items()},
-        "ratio": {
-            n: statistics.median(a / b for a, b in zip(times[n], times[REFERENCE])) for n in names
-        },
-    }
+    _, steps, params = _setup(args, args.models)
+    return {"params": params, **interleaved_rounds(steps, args.runs, REFERENCE)}
 
 
 def child_memory(args: argparse.Namespace) -> dict:
     """Peak memory of one model's steps, in its own process."""
     device, steps, _ = _setup(args, [args.model])
-    base_kib = _rss_kib("VmRSS")
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    for _ in range(2):
-        steps[args.model]()
-    if device.type == "cuda":
-        peak_mib = torch.cuda.max_memory_allocated(device) / 2**20
-    else:
-        peak_mib = (_rss_kib("VmHWM") - base_kib) / 1024
-    return {"model": args.model, "peak_mib": peak_mib}
+    return {"model": args.model, "peak_mib": peak_memory_mib(steps[args.model], device)}
 
 
 def _run_child(args: argparse.Namespace, mode: str, model: str = REFERENCE) -> dict:
@@ -133,10 +100,7 @@ def _run_child(args: argparse.Namespace, mode: str, model: str = REFERENCE) -> d
     cmd += ["--batch", str(args.batch), "--size", str(args.size), "--runs", str(args.runs)]
     cmd += ["--device", args.device, "--threads", str(args.threads)]
     cmd += ["--default_malloc"] if args.default_malloc else []
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child(cmd)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import subprocess
 import sys
 import time
 
 import torch
+from common import interleaved_rounds, peak_memory_mib, run_child
 
 from unsup3d.loocc import LooccSettings
 from unsup3d.losses import LossWeights
@@ -38,14 +37,6 @@ from unsup3d.renderer import Renderer
 from unsup3d.utils import add_default_malloc_option, apply_malloc_option
 
 NAMES = {"none": "none", "L": "LOOCC-L", "LV": "LOOCC-LV"}
-
-
-def _rss_kib(field: str) -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def _images(batch: int, size: int) -> torch.Tensor:
@@ -91,41 +82,21 @@ def _setup(args: argparse.Namespace, preset: str):
 
 def child_time(args: argparse.Namespace) -> dict:
     """Interleaved rounds of one step per variant (rotated order) in one process, so that a
-    shared, busy CPU slows all variants alike; ratios are taken per round, then the median."""
+    shared, busy CPU slows all variants alike; ratios to none are taken per round, then the
+    median."""
     _, model, step = _setup(args, args.preset)
-    variants = args.variants
-    for v in variants:  # warm-up
-        step(v)
-    times: dict[str, list[float]] = {v: [] for v in variants}
-    for r in range(args.runs):
-        order = variants[r % len(variants) :] + variants[: r % len(variants)]
-        for v in order:
-            times[v].append(step(v))
+    steps = {v: (lambda v=v: step(v)) for v in args.variants}
     return {
         "preset": args.preset,
         "params": model.parameter_counts()["total"],
-        "times_s": times,
-        "median_s": {v: statistics.median(t) for v, t in times.items()},
-        "ratio": {
-            v: statistics.median(a / b for a, b in zip(times[v], times["none"]))
-            for v in variants
-            if "none" in times
-        },
+        **interleaved_rounds(steps, args.runs, "none"),
     }
 
 
 def child_memory(args: argparse.Namespace) -> dict:
     """Peak memory of one variant's steps, in its own process."""
     device, _, step = _setup(args, args.preset)
-    base_kib = _rss_kib("VmRSS")
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    for _ in range(2):
-        step(args.variant)
-    if device.type == "cuda":
-        peak_mib = torch.cuda.max_memory_allocated(device) / 2**20
-    else:
-        peak_mib = (_rss_kib("VmHWM") - base_kib) / 1024
+    peak_mib = peak_memory_mib(lambda: step(args.variant), device)
     return {"preset": args.preset, "variant": args.variant, "peak_mib": peak_mib}
 
 
@@ -136,10 +107,7 @@ def _run_child(args: argparse.Namespace, mode: str, preset: str, variant: str = 
     cmd += ["--no_conf"] if args.no_conf else []
     cmd += ["--init", args.init] if args.init else []
     cmd += ["--default_malloc"] if args.default_malloc else []
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child(cmd)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,11 @@
 """Shared test setup: offline, deterministic, CPU-first."""
 
 import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -71,3 +76,42 @@ def tiny_config(tmp_path):
         return path, out
 
     return make
+
+
+RUN_PY = Path(__file__).resolve().parents[1] / "run.py"
+
+
+def train_cmd(cfg) -> list[str]:
+    """``python run.py --config CFG --num_workers 0`` as a subprocess command."""
+    return [sys.executable, str(RUN_PY), "--config", str(cfg), "--num_workers", "0"]
+
+
+@pytest.fixture
+def kill_and_resume():
+    """``kill_and_resume(cfg_a, out_a, cfg_b, out_b, epochs)``: train config A uninterrupted;
+    train config B (same run, another folder), SIGKILL it once its first ``last.pt`` exists,
+    resume it; assert both end with bit-identical weights after ``epochs`` epochs."""
+
+    def check(cfg_a, out_a, cfg_b, out_b, epochs: int, timeout_s: float = 120) -> None:
+        from unsup3d.checkpoint import load_checkpoint
+
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+        subprocess.run(train_cmd(cfg_a), check=True, env=env, capture_output=True)
+        proc = subprocess.Popen(
+            train_cmd(cfg_b), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.time() + timeout_s
+        while not (out_b / "last.pt").exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        time.sleep(0.2)  # now inside epoch 2 (or later): kill without warning
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        killed_at = load_checkpoint(out_b / "last.pt")["epoch"]
+        assert killed_at < epochs, "the run finished before it was killed; the test proves nothing"
+        subprocess.run(train_cmd(cfg_b), check=True, env=env, capture_output=True)
+        a, b = load_checkpoint(out_a / "last.pt"), load_checkpoint(out_b / "last.pt")
+        assert a["step"] == b["step"] and a["epoch"] == b["epoch"] == epochs
+        for key in a["model"]:
+            torch.testing.assert_close(a["model"][key], b["model"][key], rtol=0, atol=0, msg=key)
+
+    return check

@@ -38,6 +38,7 @@ from unsup3d.networks import (
 )
 from unsup3d.renderer import Renderer, light_direction
 from unsup3d.schema import SettingError, Settings, setting
+from unsup3d.trainable import TrainableModel
 
 GROUPS = ("depth", "albedo", "light", "view")  # feature groups, in concatenation order
 
@@ -159,7 +160,7 @@ def _rescale(unit: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
     return lo + (unit + 1) / 2 * (hi - lo)
 
 
-class InverseRenderer(nn.Module):
+class InverseRenderer(TrainableModel):
     """The PDR inverse renderer: depth/albedo encoder-decoders, light/view encoders, confidence.
 
     Submodules are named by scene parameter: ``depth_net``, ``albedo_net`` (`EncoderDecoder`),
@@ -172,6 +173,7 @@ class InverseRenderer(nn.Module):
     """
 
     Settings = ModelSettings  # the ``model`` config section of this registered model
+    feature_groups = GROUPS
 
     def __init__(self, settings: ModelSettings, renderer: Renderer) -> None:
         super().__init__()
@@ -234,13 +236,6 @@ class InverseRenderer(nn.Module):
         counts["total"] = count_parameters(self)
         return counts
 
-    def _check_images(self, images: torch.Tensor) -> None:
-        s = self.image_size
-        if images.dim() != 4 or images.shape[1:] != (3, s, s):
-            raise ValueError(
-                f"images must be (B, 3, {s}, {s}) in [0, 1], got {tuple(images.shape)}"
-            )
-
     # -- encoders only --------------------------------------------------------------------------
 
     def encode(self, x: torch.Tensor, groups: Sequence[str] = GROUPS) -> dict[str, torch.Tensor]:
@@ -259,18 +254,19 @@ class InverseRenderer(nn.Module):
         return {g: nets[g].encoder(x) for g in groups}
 
     def get_features(
-        self, images: torch.Tensor, groups: Sequence[str] = GROUPS
+        self, images: torch.Tensor, groups: Sequence[str] | None = None
     ) -> dict[str, torch.Tensor]:
         """Features for extraction: the same tensors as ``forward(images).features``.
 
         Args:
-            images: (B, 3, S, S) in [0, 1]. groups: which of ``depth, albedo, light, view``.
+            images: (B, 3, S, S) in [0, 1]. groups: which of ``depth, albedo, light, view``
+                (default: all four).
 
         Returns:
             {group: (B, zdim)}; only the requested encoders run (no decoders, no renderer).
         """
         self._check_images(images)
-        return self.encode(images * 2 - 1, groups)
+        return self.encode(images * 2 - 1, GROUPS if groups is None else groups)
 
     # -- scene decoding ---------------------------------------------------------------------------
 

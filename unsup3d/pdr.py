@@ -1,29 +1,27 @@
 """PDR as a registered, trainable model: the inverse renderer plus its training objective.
 
-`PDR` is the `unsup3d.model.InverseRenderer` (networks, scene decoding, rendering) given the model
-interface of `unsup3d.trainable`: its objective is `unsup3d.objective.compute_objective` with the
+`PDR` is the `unsup3d.model.InverseRenderer` (networks, scene decoding, rendering) with the
+training half of the model interface of `unsup3d.trainable`: its objective is `unsup3d.objective.compute_objective` with the
 config's ``loss`` and ``loocc`` sections, its grids are `unsup3d.visuals.visuals`, its feature
 groups the four scene parameters. ``model.name: pdr`` (the default) builds it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
 
 from unsup3d import objective
 from unsup3d.errors import UserError
-from unsup3d.loocc import GROUPS, LooccSettings
+from unsup3d.loocc import LooccSettings
 from unsup3d.losses import LossWeights
 from unsup3d.model import InverseRenderer, ModelSettings
 from unsup3d.renderer import Renderer
-from unsup3d.trainable import TrainableModel
 from unsup3d.visuals import visuals
 
 
-class PDR(InverseRenderer, TrainableModel):
+class PDR(InverseRenderer):
     """The inverse renderer trained with the reconstruction losses + w * LOOCC.
 
     Args:
@@ -32,7 +30,6 @@ class PDR(InverseRenderer, TrainableModel):
     """
 
     Settings = ModelSettings
-    feature_groups = GROUPS
 
     def __init__(
         self,
@@ -81,11 +78,6 @@ class PDR(InverseRenderer, TrainableModel):
         return objective.validation_terms(
             self, images, self.loss_weights, self._frozen.get("perceptual")
         )
-
-    def get_features(
-        self, images: torch.Tensor, groups: Sequence[str] | None = None
-    ) -> dict[str, torch.Tensor]:
-        return super().get_features(images, GROUPS if groups is None else groups)
 
     def image_grids(self, images: torch.Tensor) -> dict[str, Any]:
         return visuals(self, images)

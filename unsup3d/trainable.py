@@ -31,6 +31,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from unsup3d.errors import UserError
+
 __all__ = ["TrainableModel", "adam"]
 
 
@@ -44,15 +46,23 @@ def adam(params, trainer) -> torch.optim.Optimizer:
 class TrainableModel(nn.Module):
     """Base class of every registered model (see the module docstring for the contract).
 
-    Images given to every method are (B, 3, S, S) in [0, 1], S = ``data.image_size``.
+    Images given to every method are (B, 3, S, S) in [0, 1], S = ``data.image_size``
+    (``self.image_size``).
     """
+
+    image_size: int
 
     Settings: ClassVar[type]
     feature_groups: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def from_config(cls, cfg) -> TrainableModel:
-        raise NotImplementedError
+        """Default: ``cls(cfg.model, cfg.data.image_size)``; a size or setting the networks
+        cannot take becomes one line naming the config keys."""
+        try:
+            return cls(cfg.model, cfg.data.image_size)
+        except ValueError as exc:
+            raise UserError(f"config: data.image_size / model: {exc}") from None
 
     def prepare_training(self, device: torch.device) -> None:
         """Load what training needs besides the weights (default: nothing)."""
@@ -76,8 +86,11 @@ class TrainableModel(nn.Module):
         self, images: torch.Tensor, generator: torch.Generator
     ) -> dict[str, torch.Tensor]:
         """Detached scalar terms of a validation batch, ``recon`` among them (early stopping);
-        deterministic: any noise comes from ``generator``, which the trainer seeds per batch."""
-        raise NotImplementedError
+        deterministic: any noise comes from ``generator``, which the trainer seeds per batch.
+
+        Default: the training terms at epoch 0, step 0, right for an objective that draws no
+        noise and does not follow the step; override it otherwise."""
+        return self.training_terms(images, generator, epoch=0, step=0)[1]
 
     def make_optimizer(self, trainer) -> torch.optim.Optimizer:
         """The optimiser over the trainable parameters (``trainer``: `TrainerSettings`)."""
@@ -93,6 +106,14 @@ class TrainableModel(nn.Module):
         """{"images": {name: (B, 3, S, S) in [0, 1]}, "histograms": {name: values}}; the images
         include ``input`` and ``recon`` (the model's reconstruction of the input)."""
         raise NotImplementedError
+
+    def _check_images(self, images: torch.Tensor) -> None:
+        """Raise ValueError unless ``images`` is (B, 3, S, S) with S = ``self.image_size``."""
+        s = self.image_size
+        if images.dim() != 4 or images.shape[1:] != (3, s, s):
+            raise ValueError(
+                f"images must be (B, 3, {s}, {s}) in [0, 1], got {tuple(images.shape)}"
+            )
 
     def _check_groups(self, groups: Sequence[str] | None) -> tuple[str, ...]:
         groups = tuple(self.feature_groups if groups is None else groups)

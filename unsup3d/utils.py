@@ -74,6 +74,19 @@ def apply_malloc_option(args: argparse.Namespace) -> str:
     return "default"
 
 
+def rss_kib(field: str = "VmRSS") -> int:
+    """A memory field of this process from ``/proc/self/status`` (``VmRSS`` now, ``VmHWM`` its
+    peak), KiB; 0 where the file does not exist (not Linux)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python's `random`, NumPy's global RNG and torch (CPU and all CUDA devices)."""
     random.seed(seed)

@@ -4,11 +4,6 @@ the evaluation CLIs, and the one-line errors (issue "Baselines trained and evalu
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -214,34 +209,13 @@ def test_a_checkpoint_of_one_model_with_another_models_config_is_refused(tmp_pat
 
 
 @pytest.mark.slow
-def test_sigkill_then_resume_gives_the_same_weights_for_a_baseline(tmp_path):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+def test_sigkill_then_resume_gives_the_same_weights_for_a_baseline(tmp_path, kill_and_resume):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     # The beta-VAE: its objective draws noise every step and follows the step (capacity ramp).
     cfg_a, out_a = write_config(tmp_path / "a", "betavae", epochs=3, num_train=64)
     cfg_b, out_b = write_config(tmp_path / "b", "betavae", epochs=3, num_train=64)
-
-    def cmd(cfg):
-        return [sys.executable, str(ROOT / "run.py"), "--config", str(cfg), "--num_workers", "0"]
-
-    subprocess.run(cmd(cfg_a), check=True, env=env, capture_output=True)
-    proc = subprocess.Popen(
-        cmd(cfg_b), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.time() + 120
-    while not (out_b / "last.pt").exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    time.sleep(0.2)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    killed_at = load_checkpoint(out_b / "last.pt")["epoch"]
-    assert killed_at < 3, "the run finished before it could be killed; the test proves nothing"
-    subprocess.run(cmd(cfg_b), check=True, env=env, capture_output=True)
-    a, b = load_checkpoint(out_a / "last.pt"), load_checkpoint(out_b / "last.pt")
-    assert a["step"] == b["step"] and a["epoch"] == b["epoch"] == 3
-    for key in a["model"]:
-        torch.testing.assert_close(a["model"][key], b["model"][key], rtol=0, atol=0, msg=key)
+    kill_and_resume(cfg_a, out_a, cfg_b, out_b, epochs=3)
 
 
 def test_invariance_refuses_a_baseline_in_render_mode_and_measures_it_in_data_mode(

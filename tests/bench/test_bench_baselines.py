@@ -2,30 +2,18 @@
 
 import json
 import re
-import subprocess
-import sys
-from pathlib import Path
-
-SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "bench_baselines.py"
 
 
-def test_the_baselines_bench_reports_each_model_and_its_ratio(tmp_path):
+def test_the_baselines_bench_reports_each_model_and_its_ratio(tmp_path, run_bench):
     out = tmp_path / "baselines.json"
     models = ["vqvae_d64", "betavae"]
     args = ["--models", *models, "--batch", "2", "--size", "32", "--runs", "1", "--threads", "1"]
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), *args, "--json", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
+    stdout = run_bench("bench_baselines.py", *args, "--json", str(out))
     for name in ["pdr_small", *models]:
         assert re.search(
-            rf"^{name}\s+step\s+[\d.]+ s\s+[\d.]+ images/s\s+peak\s+[-\d.]+ MiB", proc.stdout, re.M
+            rf"^{name}\s+step\s+[\d.]+ s\s+[\d.]+ images/s\s+peak\s+[-\d.]+ MiB", stdout, re.M
         ), name
     for name in models:
-        assert re.search(rf"ratio {name} / pdr_small: time [\d.]+x, peak memory", proc.stdout)
+        assert re.search(rf"ratio {name} / pdr_small: time [\d.]+x, peak memory", stdout)
     record = json.loads(out.read_text())
     assert set(record["median_s"]) == {"pdr_small", *models}

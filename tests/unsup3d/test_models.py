@@ -23,7 +23,7 @@ def test_every_registered_model_implements_the_interface():
         cls = models.model_class(name)
         assert issubclass(cls, TrainableModel), name
         assert cls.Settings().name == name and cls.feature_groups, name
-        for method in ("from_config", "training_terms", "validation_terms", "get_features"):
+        for method in ("training_terms", "get_features", "image_grids"):
             assert getattr(cls, method) is not getattr(TrainableModel, method), (name, method)
 
 

@@ -3,10 +3,8 @@ checkpoint, DDP with torchrun, output-dir and config checks, missing VGG weights
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -26,32 +24,13 @@ def _train_cmd(cfg):
 
 
 @pytest.mark.slow  # three training processes: ~20 s on an idle 2-core machine, minutes under load
-def test_sigkill_then_resume_gives_the_same_weights(tiny_config):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def test_sigkill_then_resume_gives_the_same_weights(tiny_config, kill_and_resume):
     cfg_a, out_a = tiny_config("a.yaml", out=None, epochs=3, num_train=16)
     cfg_a.write_text(cfg_a.read_text().replace(str(out_a), str(out_a) + "_a"))
     cfg_b = cfg_a.with_name("b.yaml")
     cfg_b.write_text(cfg_a.read_text().replace(str(out_a) + "_a", str(out_a) + "_b"))
     out_a, out_b = Path(str(out_a) + "_a"), Path(str(out_a) + "_b")
-    subprocess.run(_train_cmd(cfg_a), check=True, env=env, capture_output=True)
-
-    proc = subprocess.Popen(
-        _train_cmd(cfg_b), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.time() + 60
-    while not (out_b / "last.pt").exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    time.sleep(0.3)  # now inside epoch 2 (or later): kill without warning
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    killed_at = load_checkpoint(out_b / "last.pt")["epoch"]
-    assert killed_at < 3, "the run finished before it could be killed; the test proves nothing"
-    subprocess.run(_train_cmd(cfg_b), check=True, env=env, capture_output=True)
-
-    a, b = load_checkpoint(out_a / "last.pt"), load_checkpoint(out_b / "last.pt")
-    assert a["step"] == b["step"] and a["epoch"] == b["epoch"] == 3
-    for key in a["model"]:
-        torch.testing.assert_close(a["model"][key], b["model"][key], rtol=0, atol=0, msg=key)
+    kill_and_resume(cfg_a, out_a, cfg_b, out_b, epochs=3, timeout_s=60)
 
 
 def test_truncated_last_checkpoint_is_refused(tiny_config, capsys):
