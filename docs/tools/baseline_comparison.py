@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from analysis.figures import save_png
 from classification import run_trainer
@@ -264,8 +265,6 @@ def attribute_file(source: Path, out: Path) -> None:
 
 def model_info(checkpoint: Path, out: Path) -> None:
     """``model.json``: the checkpoint's model kind, parameter count and image size."""
-    import torch
-
     model, cfg, _ = load_model(checkpoint, torch.device("cpu"))
     info = {
         "model": cfg.model.name,
@@ -367,10 +366,6 @@ def training_log(path: Path) -> dict[str, float | None]:
     }
 
 
-def _column(fs, name: str) -> np.ndarray:
-    return fs.labels[:, fs.label_names.index(name)]
-
-
 def data_summary(work: Path) -> dict[str, Any]:
     """Per split: images, SHA-256 of the labels (the same for every run on the same data), and
     the chance level of each clustering (the majority rate of its units, a floor of cluster
@@ -386,7 +381,7 @@ def data_summary(work: Path) -> dict[str, Any]:
             out["dims"] = {g: int(a.shape[1]) for g, a in fs.features.items()}
     for label, split in CLUSTERED.items():
         fs = load_features(features_path(work, split))
-        values = _column(fs, label)
+        values = fs.labels[:, fs.label_names.index(label)]
         if split == "tracks":  # the units are tracks: one label each
             values = values[np.unique(fs.track_ids, return_index=True)[1]]
         out[f"{label}_chance"] = majority_rate(values)[0]
@@ -398,11 +393,10 @@ def collect_run(run: Run, kind: str, opts: Options, stamp_: Mapping[str, Any]) -
     w, groups = run.work, GROUPS[kind]
     clusters = {}
     for label in CLUSTERED:
-        m = _metrics(w / f"cluster_{label}.json", [f"attributes.{label}.{k}" for k in
-                                                   CLUSTER_METRICS])  # fmt: skip
-        clusters[label] = {k: m["attributes"][label][k] for k in CLUSTER_METRICS}
-        clusters[label] |= {"n_clusters": m["attributes"][label]["n_clusters"],
-                            "units": m.get("n_units")}  # fmt: skip
+        keys = (*CLUSTER_METRICS, "n_clusters")
+        m = _metrics(w / f"cluster_{label}.json", [f"attributes.{label}.{k}" for k in keys])
+        clusters[label] = {k: m["attributes"][label][k] for k in keys}
+        clusters[label]["units"] = m.get("n_units")
     probe = _metrics(w / "probe" / "results.json", ["results", "majority_rate"])
     by_n = {r["num_train"]: r for r in probe["results"]}
     missing = [n for n in opts.label_budgets if n not in by_n]
