@@ -80,7 +80,19 @@ def _check_numbers(record, work):
     assert m["emotion_chance"] == np.bincount(emotion).max() / len(emotion)
 
 
-def test_comparison_end_to_end(tool, tiny_config, tmp_path, capsys):
+@pytest.fixture
+def one_thread():
+    """Tiny tensors: on a shared 2-core machine, OpenMP threads spinning against other processes
+    made this test ~5x slower than one thread."""
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_comparison_end_to_end(tool, tiny_config, tmp_path, capsys, one_thread):
     runs = {
         "PDR none": [_train(tiny_config, "pdr", s) for s in (0, 1)],
         "VQ-VAE": [_train(tiny_config, "vq", 0, VQVAE)],
