@@ -59,7 +59,7 @@ from analysis.records import (
     read,
 )
 from unsup3d import cli
-from unsup3d.api import UserError, atomic_write_text, load_config, sha256_file
+from unsup3d.api import Config, UserError, atomic_write_text, load_config, sha256_file
 
 log = logging.getLogger("docs.tools.loocc_study")
 
@@ -168,33 +168,38 @@ def _script(name: str, path: Path):
     return sys.modules[name]
 
 
-def build_parser() -> cli.ArgumentParser:
+def runs_parser(
+    description: str, name: str, example: str, work_help: str, overwrite_help: str
+) -> cli.ArgumentParser:
+    """The parser of a tool that evaluates trained runs over seeds: the CLI kit's ``--overwrite
+    --gpu --num_workers -v``, ``--runs NAME=DIR[,DIR...]`` (``name``: what a group of runs is,
+    ``example``: its value in the help) and ``--work`` (``work_help``)."""
     shared = cli.shared_flags(
-        "overwrite gpu num_workers verbose",
-        helps={
-            "overwrite": "replace an existing --table / --figure, and recompute the results of a "
-            "run whose checkpoint or feature sizes changed"
-        },
+        "overwrite gpu num_workers verbose", helps={"overwrite": overwrite_help}
     )
-    p = cli.ArgumentParser(
-        description="Evaluate trained LOOCC variants (several seeds each) with the project's CLIs "
-        "and write the study's table, figure and results JSON.",
-        parents=[shared],
-    )
+    p = cli.ArgumentParser(description=description, parents=[shared])
     p.add_argument(
         "--runs",
         nargs="+",
         required=True,
-        metavar="VARIANT=DIR[,DIR...]",
-        help="per variant, its run directories (best.pt, config.yaml, metrics.jsonl), one per "
-        "training seed, e.g. none=runs/study/none_s0,runs/study/none_s1 LV=runs/study/LV_s0,...",
+        metavar=f"{name.upper()}=DIR[,DIR...]",
+        help=f"per {name}, its run directories (best.pt, config.yaml, metrics.jsonl), one per "
+        f"training seed, e.g. {example}",
     )
-    p.add_argument(
-        "--work",
-        type=Path,
-        required=True,
-        help="folder for the per-run results (<variant>_<seed>/) and loocc_study.json, e.g. "
+    p.add_argument("--work", type=Path, required=True, help=work_help)
+    return p
+
+
+def build_parser() -> cli.ArgumentParser:
+    p = runs_parser(
+        "Evaluate trained LOOCC variants (several seeds each) with the project's CLIs and write "
+        "the study's table, figure and results JSON.",
+        "variant",
+        "none=runs/study/none_s0,runs/study/none_s1 LV=runs/study/LV_s0,...",
+        "folder for the per-run results (<variant>_<seed>/) and loocc_study.json, e.g. "
         "runs/study/eval",
+        "replace an existing --table / --figure, and recompute the results of a run whose "
+        "checkpoint or feature sizes changed",
     )
     p.add_argument(
         "--labels",
@@ -244,12 +249,34 @@ class Run:
         return self.run_dir / "best.pt"
 
 
-def find_runs(runs: Mapping[str, Sequence[str]], work: Path) -> list[Run]:
+def check_variant(variant: str, run_dir: Path, cfg: Config) -> None:
+    """Refuse a run whose ``loocc`` settings are not those its variant name implies
+    (`VARIANT_SETTINGS`; other names are not checked)."""
+    want_variant, want_compat = VARIANT_SETTINGS.get(variant, (None, None))
+    got = (cfg.loocc.variant, cfg.loocc.compat)
+    if (want_variant or got[0], want_compat or got[1]) != got:
+        raise UserError(
+            f"{run_dir / 'config.yaml'}: loocc.variant={got[0]}, loocc.compat={got[1]}, but it "
+            f"is given as variant {variant!r}; list it under its own variant"
+        )
+
+
+def find_runs(
+    runs: Mapping[str, Sequence[str]],
+    work: Path,
+    check: Callable[[str, Path, Config], None] = check_variant,
+) -> list[Run]:
     """The runs of ``--runs``, their seeds from ``config.yaml``; checks each run's files.
 
+    Args:
+        runs: variant -> run directories.
+        work: the results folder; a run's results go to ``work/<variant>_<seed>``.
+        check: ``check(variant, run_dir, config)`` raises a `UserError` for a run listed under
+            the wrong variant (default: its ``loocc`` settings, `check_variant`).
+
     Raises:
-        UserError: a missing directory, config.yaml, best.pt or metrics.jsonl; a run whose
-            ``loocc`` settings are not those of its variant name; a seed given twice in a variant.
+        UserError: a missing directory, config.yaml, best.pt or metrics.jsonl; a run ``check``
+            refuses; a seed given twice in a variant.
     """
     out: list[Run] = []
     for variant, dirs in runs.items():
@@ -263,13 +290,7 @@ def find_runs(runs: Mapping[str, Sequence[str]], work: Path) -> list[Run]:
                         f"{d / name}: missing; give the directory of a finished run.py training"
                     )
             cfg = load_config(d / "config.yaml")
-            want_variant, want_compat = VARIANT_SETTINGS.get(variant, (None, None))
-            got = (cfg.loocc.variant, cfg.loocc.compat)
-            if (want_variant or got[0], want_compat or got[1]) != got:
-                raise UserError(
-                    f"{d / 'config.yaml'}: loocc.variant={got[0]}, loocc.compat={got[1]}, but it "
-                    f"is given as variant {variant!r}; list it under its own variant"
-                )
+            check(variant, d, cfg)
             seed = cfg.run.seed
             if seed in seen:
                 raise UserError(
@@ -286,16 +307,22 @@ def find_runs(runs: Mapping[str, Sequence[str]], work: Path) -> list[Run]:
 
 
 @dataclass(frozen=True)
-class Options:
-    labels: list[str]
-    num_train: int
-    num_test: int
+class RunFlags:
+    """The shared flags a run's evaluation passes on or obeys."""
+
     num_workers: int
     gpu: int | None
     overwrite: bool
 
     def device_flags(self) -> list[str]:
         return [] if self.gpu is None else ["--gpu", str(self.gpu)]
+
+
+@dataclass(frozen=True)
+class Options(RunFlags):
+    labels: list[str]
+    num_train: int
+    num_test: int
 
 
 def _stamp(run: Run, opts: Options) -> dict[str, Any]:
@@ -307,22 +334,28 @@ def _stamp(run: Run, opts: Options) -> dict[str, Any]:
     }
 
 
-def check_work(run: Run, opts: Options) -> dict[str, Any]:
-    """Make sure ``run.work`` holds results of this checkpoint and these sizes (or nothing).
+def check_work(run: Run, stamp: dict[str, Any], overwrite: bool) -> dict[str, Any]:
+    """Make sure ``run.work`` holds results of this stamp (or nothing).
+
+    Args:
+        run: the run whose results folder is checked.
+        stamp: what its results depend on: ``run_dir`` (may move) and the values that must not
+            change (checkpoint SHA-256, sizes, ...).
+        overwrite: empty a folder whose results were made with another stamp, instead of failing.
 
     Returns:
-        The stamp (run dir, checkpoint SHA-256, sizes), written into ``run.work``.
+        The stamp, written into ``run.work``.
 
     Raises:
-        UserError: the folder holds other results (without ``--overwrite``: then it is emptied),
+        UserError: the folder holds other results (without ``overwrite``: then it is emptied),
             or is not empty and was not made by this tool.
     """
-    stamp, path = _stamp(run, opts), run.work / STAMP_FILE
+    path = run.work / STAMP_FILE
     if path.is_file():
         old = json.loads(path.read_text())
         changed = [k for k in stamp if k != "run_dir" and old.get(k) != stamp[k]]
         if changed:
-            if not opts.overwrite:
+            if not overwrite:
                 raise UserError(
                     f"{path}: its results were computed with another {', '.join(changed)}; pass "
                     "--overwrite to recompute them, or choose another --work"
@@ -495,14 +528,17 @@ def collect_run(run: Run, opts: Options, stamp: Mapping[str, Any]) -> dict[str, 
     }
 
 
-def summarise(runs: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
-    """variant -> measure -> {mean, std (over seeds, ddof=1; None for one seed), n}."""
+def summarise(
+    runs: Sequence[Mapping[str, Any]], keys: Sequence[str] = KEYS, by: str = "variant"
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """variant (the runs' ``by`` value) -> measure (``keys`` of their ``measures``) -> {mean,
+    std (over seeds, ddof=1; None for one seed), n}."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for r in runs:
-        out.setdefault(r["variant"], {})
+        out.setdefault(r[by], {})
     for variant, summary in out.items():
-        for key in KEYS:
-            values = [r["measures"][key] for r in runs if r["variant"] == variant]
+        for key in keys:
+            values = [r["measures"][key] for r in runs if r[by] == variant]
             values = [v for v in values if v is not None and math.isfinite(v)]
             summary[key] = {
                 "mean": _mean(values),
@@ -544,9 +580,9 @@ def mean_std(stats: Mapping[str, Any]) -> str:
     return f"{fmt(stats['mean'])} ± {std}"
 
 
-def seed_counts(study: Mapping[str, Any]) -> str:
-    """``LV: 3 seeds, none: 1 seed``."""
-    counts = {v: sum(r["variant"] == v for r in study["runs"]) for v in study["summary"]}
+def seed_counts(study: Mapping[str, Any], by: str = "variant") -> str:
+    """``LV: 3 seeds, none: 1 seed`` (the runs grouped by their ``by`` value)."""
+    counts = {v: sum(r[by] == v for r in study["runs"]) for v in study["summary"]}
     return ", ".join(f"{v}: {n} seed{'s' * (n != 1)}" for v, n in counts.items())
 
 
@@ -572,16 +608,26 @@ def table(study: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def figure(study: Mapping[str, Any]):
-    """One panel per key measure (`PANELS`): variants on x, each seed a dot, mean ± std as an
-    error bar, a reference measure (the constant depth, the 8 x 8 thumbnail) as a dashed line."""
+def figure(
+    study: Mapping[str, Any],
+    panels: Sequence[tuple[str, str, str | None, str]] = PANELS,
+    by: str = "variant",
+    title: str = "LOOCC study",
+):
+    """One panel per key measure (``panels``, four a row): variants (the runs' ``by`` values; a
+    space in a name breaks the tick label) on x, each seed a dot, mean ± std as an error bar, a
+    reference measure (the constant depth, the 8 x 8 thumbnail) as a dashed line, mean over runs.
+    """
     plt = pyplot()
     runs, variants = study["runs"], list(study["summary"])
-    fig, axes = plt.subplots(2, 4, figsize=(16, 7.5))
+    rows = -(-len(panels) // 4)
+    fig, axes = plt.subplots(rows, 4, figsize=(16, 3.75 * rows), squeeze=False)
     x = np.arange(len(variants))
-    for ax, (key, title, ref, ref_label) in zip(axes.ravel(), PANELS):
+    for ax in axes.ravel()[len(panels) :]:
+        ax.set_visible(False)
+    for ax, (key, title_, ref, ref_label) in zip(axes.ravel(), panels):
         for i, variant in enumerate(variants):
-            values = [r["measures"][key] for r in runs if r["variant"] == variant]
+            values = [r["measures"][key] for r in runs if r[by] == variant]
             values = [v for v in values if v is not None and math.isfinite(v)]
             if not values:
                 continue
@@ -597,14 +643,13 @@ def figure(study: Mapping[str, Any]):
             ax.axhline(float(np.mean(refs)), ls="--", color="tab:red", lw=1, label=ref_label)
         if not any(r["measures"][key] is not None for r in runs):
             ax.text(0.5, 0.5, "n/a", transform=ax.transAxes, ha="center", va="center")
-        ax.set_xticks(x, variants)
+        ax.set_xticks(x, [v.replace(" ", "\n") for v in variants])
         ax.set_xlim(-0.6, len(variants) - 0.4)
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title_, fontsize=10)
         ax.grid(axis="y", alpha=0.3)
-    for ax in axes[0, :2]:  # the panels with a reference line
-        if ax.get_legend_handles_labels()[0]:
+        if refs:  # the legend where a reference line needs one
             ax.legend(fontsize=8)
-    fig.suptitle(f"LOOCC study: {seed_counts(study)}", fontsize=12)
+    fig.suptitle(f"{title}: {seed_counts(study, by)}", fontsize=12)
     fig.tight_layout()
     return fig
 
@@ -629,11 +674,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UserError(f"--figure {args.figure}: must end in .png, e.g. docs/results_loocc.png")
     table_path = cli.check_output_file(args.table, args.overwrite, "--table")
     figure_path = cli.check_output_file(args.figure, args.overwrite, "--figure")
-    opts = Options(
-        labels, args.num_train, args.num_test, args.num_workers, args.gpu, args.overwrite
-    )
+    opts = cli.from_flags(Options, args, labels=labels)
     runs = find_runs(spec, args.work)
-    stamps = [check_work(r, opts) for r in runs]
+    stamps = [check_work(r, _stamp(r, opts), opts.overwrite) for r in runs]
     done = sum(evaluate_run(r, opts) for r in runs)
     log.info("%d step(s) run for %d run(s); the others were done already", done, len(runs))
     per_run = [collect_run(r, opts, s) for r, s in zip(runs, stamps)]
