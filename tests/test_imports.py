@@ -22,8 +22,17 @@ PACKAGES = (
     "segmentation",
     "baselines",
     "analysis",
+    "pipeline",
 )
-RESTRICTED = ("evalkit", "clustering", "classification", "segmentation", "baselines", "analysis")
+RESTRICTED = (
+    "evalkit",
+    "clustering",
+    "classification",
+    "segmentation",
+    "baselines",
+    "analysis",
+    "pipeline",
+)
 PUBLIC = ("unsup3d.api", "unsup3d.cli")
 
 
