@@ -73,7 +73,8 @@ class TrainSection(Settings):
         known += [m for m in PLANNED_MODELS if m not in known]
         for m in self.methods:
             if m not in known:
-                hint = difflib.get_close_matches(m, known, n=1)
+                same = [k for k in known if k.lower() == m.lower()]  # pdr_lv -> pdr_LV
+                hint = same or difflib.get_close_matches(m, known, n=1)
                 extra = f" (did you mean {hint[0]!r}?)" if hint else ""
                 raise SettingError("methods", f"unknown method {m!r}{extra}; known: {known}")
         if len(set(self.methods)) != len(self.methods):
