@@ -24,15 +24,7 @@ PACKAGES = (
     "analysis",
     "pipeline",
 )
-RESTRICTED = (
-    "evalkit",
-    "clustering",
-    "classification",
-    "segmentation",
-    "baselines",
-    "analysis",
-    "pipeline",
-)
+RESTRICTED = PACKAGES[1:]  # all but the core itself
 PUBLIC = ("unsup3d.api", "unsup3d.cli")
 
 
