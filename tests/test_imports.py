@@ -22,8 +22,9 @@ PACKAGES = (
     "segmentation",
     "baselines",
     "analysis",
+    "pipeline",
 )
-RESTRICTED = ("evalkit", "clustering", "classification", "segmentation", "baselines", "analysis")
+RESTRICTED = PACKAGES[1:]  # all but the core itself
 PUBLIC = ("unsup3d.api", "unsup3d.cli")
 
 
