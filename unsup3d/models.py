@@ -26,6 +26,7 @@ MODELS: dict[str, str] = {
     "betavae": "baselines.betavae:BetaVAE",
     "ae": "baselines.autoencoder:RendererFreeAE",
     "gdrae": "baselines.gdrae:GDRAE",
+    "fdae": "baselines.fdae:FDAE",
 }
 
 
