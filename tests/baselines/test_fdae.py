@@ -174,3 +174,23 @@ def test_extracted_codes_load_in_cluster_eval(tmp_path):
     assert fs.groups == ["content_0", "content_1", "mask_0", "mask_1"] and len(fs) == 24
     argv = [str(feats), "--groups", "content_0,mask_1", "--attributes", "identity"]
     assert cluster_eval.main([*argv, "--output_dir", str(tmp_path / "c")]) == 0
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "fdae_synthetic_faces",
+        "fdae_shapes3d",
+        "gdrae_synthetic_faces",
+        "gdrae_dsprites",
+        "gdrae_shapes3d",
+    ],
+)
+def test_peer_configs_load_and_build(name):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "baselines" / "configs" / f"{name}.yaml"
+    cfg = load_config(path)
+    assert cfg.model.name == name.split("_")[0] and cfg.data.image_size == 64
+    if name != "fdae_shapes3d":  # the paper U-Net: 0.3B parameters, sizes tested above
+        build_model(cfg)
