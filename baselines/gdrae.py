@@ -41,6 +41,7 @@ that part of the step time in proportion.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from unsup3d.api import SettingError, Settings, TrainableModel, UserError, setting
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -250,13 +253,25 @@ class Coupling(nn.Module):
         return torch.cat([a, b - self.net(a)], dim=1)
 
 
-class Flow(nn.Module):
-    """A fixed orthogonal 1x1 convolution (none in the init layer), then an additive coupling."""
+class VectorCoupling(Coupling):
+    """Additive coupling on vectors (B, nc, 1, 1), the Sector2D toy's: net = 1x1 conv nc/2 ->
+    hidden, ReLU, 1x1 conv hidden -> nc/2 (both trained)."""
 
-    def __init__(self, nc: int, size: int, hidden1: int, hidden2: int, down=None) -> None:
+    def __init__(self, nc: int, hidden: int) -> None:
+        nn.Module.__init__(self)
+        self.fc1, self.fc2 = nn.Conv2d(nc // 2, hidden, 1), nn.Conv2d(hidden, nc // 2, 1)
+
+    def net(self, a: torch.Tensor) -> torch.Tensor:
+        return self.fc2(torch.relu(self.fc1(a)))
+
+
+class Flow(nn.Module):
+    """A fixed orthogonal 1x1 convolution (``mix``; none in the init layer), then ``coupling``."""
+
+    def __init__(self, nc: int, coupling: Coupling, mix: bool = True) -> None:
         super().__init__()
-        self.mix = FixedOrthogonal1x1(nc, nc) if down is None else None
-        self.coupling = Coupling(nc, size, hidden1, hidden2, down)
+        self.mix = FixedOrthogonal1x1(nc, nc) if mix else None
+        self.coupling = coupling
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.coupling(self.mix(x) if self.mix is not None else x)
@@ -286,14 +301,16 @@ class FlowDecoder(nn.Module):
         half = (ncs[0] // 2) * init_size**2
         self.embed = FixedOrthogonal1x1(nz, half)
         down = FixedOrthogonal1x1(half, nz, matrix=self.embed.matrix.t().contiguous())
-        self.init_flow = Flow(ncs[0], init_size, nz, hidden_ncs[0], down=down)
+        coupling = Coupling(ncs[0], init_size, nz, hidden_ncs[0], down=down)
+        self.init_flow = Flow(ncs[0], coupling, mix=False)
         self.dims, self.blocks = nn.ModuleList(), nn.ModuleList()
         for i, n_flows in enumerate(middle_ns_flows):
             size = init_size * 2 ** (i + 1)
             self.dims.append(FixedOrthogonal1x1(ncs[i], ncs[i + 1] * 4))
             self.blocks.append(
                 nn.ModuleList(
-                    Flow(ncs[i + 1], size, hidden_ncs[i], hidden_ncs[i + 1]) for _ in range(n_flows)
+                    Flow(ncs[i + 1], Coupling(ncs[i + 1], size, hidden_ncs[i], hidden_ncs[i + 1]))
+                    for _ in range(n_flows)
                 )
             )
         self.final = FixedOrthogonal1x1(ncs[-1], ncs[-1])
@@ -586,3 +603,191 @@ class GDRAE(TrainableModel):
                 "singular_values": self.log_singular_values(z).exp().flatten(),
             },
         }
+
+
+# --------------------------------------------------------------------------------------------
+# The Sector2D toy (the code's gdrae-sector-manifold/)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sector2DSettings(Settings):
+    """Settings of the Sector2D toy (``python baselines/gdrae.py sector2d``): its README's weights."""
+
+    input_nc: int = setting(1024, "flow width: the 2-d code is embedded in it (code 1024)", lo=4)
+    hidden_nc: int = setting(1024, "coupling hidden width (code 1024)", lo=1)
+    n_flows: int = setting(3, "flows (code 3)", lo=1)
+    random_uni_radius: float = setting(1.0, "code box half-width r", lo=0.0, lo_open=True)
+    lambda_recon: float = setting(1000.0, "weight of the L2 reconstruction (README 1000)", lo=0.0)
+    lambda_kld: float = setting(1000.0, "weight of the box hinge (README 1000)", lo=0.0)
+    lambda_jacob_sn: float = setting(
+        1000.0, "weight of the spectral-norm term (README 1000)", lo=0.0
+    )
+    lambda_jacob_sv: float = setting(1.0, "weight of the singular-value entropy (README 1)", lo=0.0)
+    lambda_capacity: float = setting(10.0, "weight of the log-capacity (README 10)", lo=0.0)
+    sn_power: int = setting(5, "power-iteration rounds (code 5)", lo=1, hi=100)
+    num_points: int = setting(10000, "training points on the sector (code 10,000)", lo=64)
+
+    def validate(self) -> None:
+        if self.input_nc % 2:
+            raise SettingError("input_nc", f"{self.input_nc} must be even (couplings split it)")
+
+
+def sector2d_points(n: int, generator: torch.Generator) -> torch.Tensor:
+    """(n, 2) points uniform (by area) on the quarter annulus 1 <= radius <= 2, 0 <= angle <= pi/2."""
+    u = torch.rand(n, 2, generator=generator, dtype=torch.float64)
+    radius, angle = (1 + 3 * u[:, 0]).sqrt(), u[:, 1] * math.pi / 2
+    return torch.stack([radius * angle.cos(), radius * angle.sin()], dim=1).float()
+
+
+class Sector2DModel(nn.Module):
+    """The toy: MLP encoder 2 -> 1024 -> 1024 -> 2 (no noise), the decoder e^c z -> fixed orthogonal
+    embedding into ``input_nc`` -> ``n_flows`` flows -> fixed orthogonal mix; the first 2 outputs
+    are the point. The Jacobian term is taken on the full output of J diag(s) (the toy scales by
+    s, the image model by 1/s, as the code)."""
+
+    def __init__(self, st: Sector2DSettings) -> None:
+        super().__init__()
+        self.settings = st
+        self.encoder = nn.Sequential(
+            nn.Linear(2, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 2)
+        )
+        self.log_capacity = nn.Parameter(torch.zeros(1))
+        self.embed = FixedOrthogonal1x1(2, st.input_nc)
+        self.flows = nn.ModuleList(
+            Flow(st.input_nc, VectorCoupling(st.input_nc, st.hidden_nc)) for _ in range(st.n_flows)
+        )
+        self.final = FixedOrthogonal1x1(st.input_nc, st.input_nc)
+        self.sv_predictor = SVPredictor(2)
+        self.apply(_init_normal)
+
+    def flow(self, cz: torch.Tensor) -> torch.Tensor:
+        """(B, 2) -> (B, input_nc): the decoder after the capacity scale."""
+        x = self.embed(cz[:, :, None, None])
+        for f in self.flows:
+            x = f(x)
+        return self.final(x)[:, :, 0, 0]
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.flow(self.log_capacity.exp() * z)[:, :2]
+
+    def terms(
+        self, x: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        st = self.settings
+        mu = self.encoder(x)
+        recon = (x - self.decode(mu)).pow(2).sum(1).mean()
+        kld = torch.relu(mu.abs() - st.random_uni_radius).sum(1).mean()
+        u = torch.rand(len(x), 2, generator=generator, dtype=x.dtype)
+        cz = self.log_capacity.exp() * (2 * u - 1) * st.random_uni_radius
+        logsv = self.sv_predictor(cz)
+        s = logsv.exp()
+        base = (cz - s).detach()
+        sn = power_iteration_sn(
+            lambda e: self.flow(base + s * e), torch.ones_like(cz), st.sn_power, generator
+        )
+        jacob_sn = torch.nanmean(sn.log() ** 2)
+        p = torch.softmax(logsv, dim=1)
+        jacob_sv = (-p * torch.log(p + 1e-8)).sum(1).mean()
+        capacity = self.log_capacity.sum()
+        total = (
+            st.lambda_recon * recon
+            + st.lambda_kld * kld
+            + st.lambda_jacob_sn * jacob_sn
+            + st.lambda_jacob_sv * jacob_sv
+            + st.lambda_capacity * capacity
+        )
+        terms = {"recon": recon, "kld": kld, "jacob_sn": jacob_sn, "jacob_sv": jacob_sv}
+        terms |= {"capacity": capacity, "total": total}
+        return total, {k: v.detach() for k, v in terms.items()}
+
+
+def train_sector2d(
+    st: Sector2DSettings, steps: int, seed: int = 0, batch_size: int = 64, lr: float = 1e-4
+) -> tuple[Sector2DModel, list[dict[str, float]]]:
+    """Train the toy (Adam, the code's lr and batch) for ``steps``; returns the model and the
+    terms every 100 steps (and the last)."""
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    points = sector2d_points(st.num_points, g)
+    model = Sector2DModel(st)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999))
+    history = []
+    for step in range(steps):
+        x = points[torch.randint(len(points), (batch_size,), generator=g)]
+        total, terms = model.terms(x, g)
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        opt.step()
+        if step % 100 == 0 or step == steps - 1:
+            history.append({"step": step, **{k: float(v) for k, v in terms.items()}})
+    return model, history
+
+
+@torch.no_grad()
+def sector2d_figure(model: Sector2DModel, path: str, grid: int = 11) -> None:
+    """The latent grid [-r, r]^2 (``grid`` lines each way) mapped onto the plane over the data,
+    as the code's ``vis_correspondence``; written to ``path`` (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    r = model.settings.random_uni_radius
+    t = torch.linspace(-r, r, 101)
+    lines = torch.linspace(-r, r, grid)
+    pts = sector2d_points(2000, torch.Generator().manual_seed(1))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.5))
+    axes[0].scatter(pts[:, 0], pts[:, 1], s=1, c="0.7")
+    mu = model.encoder(pts)
+    axes[1].scatter(mu[:, 0], mu[:, 1], s=1, c="0.7")
+    for i, v in enumerate(lines):
+        for along, colour in ((0, "tab:blue"), (1, "tab:red")):
+            z = (
+                torch.stack([t, v.expand_as(t)], 1)
+                if along == 0
+                else torch.stack([v.expand_as(t), t], 1)
+            )
+            x = model.decode(z)
+            axes[0].plot(x[:, 0], x[:, 1], c=colour, lw=0.8, alpha=0.9 if i % 5 == 0 else 0.5)
+    axes[0].set_title("decoded latent grid (blue: z1 varies, red: z2 varies)")
+    axes[1].set_title("encoded data points (mu)")
+    for ax in axes:
+        ax.set_aspect("equal")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python baselines/gdrae.py sector2d --steps N --output FIG.png``: train the toy, draw it."""
+    from unsup3d.cli import ArgumentParser, check_output_file, setup_logging
+
+    p = ArgumentParser(description="gdrae's Sector2D toy: train, then draw the latent grid")
+    p.add_argument("toy", choices=["sector2d"], help="the toy to run (sector2d)")
+    p.add_argument("--steps", type=int, default=3000, help="training steps (3000: minutes on CPU)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the data, weights and draws (0)")
+    p.add_argument("--input_nc", type=int, default=1024, help="flow width (code 1024; 128 on CPU)")
+    p.add_argument(
+        "--hidden_nc", type=int, default=1024, help="coupling width (code 1024; 256 on CPU)"
+    )
+    p.add_argument("--output", required=True, help="PNG of the decoded latent grid")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
+    args = p.parse_args(argv)
+    out = check_output_file(args.output, args.overwrite)
+    setup_logging()
+    try:
+        st = Sector2DSettings(input_nc=args.input_nc, hidden_nc=args.hidden_nc)
+    except SettingError as exc:
+        raise UserError(f"--{exc.key}: {exc.problem}") from None
+    model, history = train_sector2d(st, args.steps, args.seed)
+    for h in history[:: max(1, len(history) // 10)] + history[-1:]:
+        log.info(" ".join(f"{k} {v:.4g}" for k, v in h.items()))
+    sector2d_figure(model, str(out))
+    return 0
+
+
+if __name__ == "__main__":
+    from unsup3d.cli import run
+
+    run(main)

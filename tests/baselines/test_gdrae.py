@@ -199,3 +199,39 @@ def test_extracted_posterior_means_load_in_cluster_eval(tmp_path):
     assert fs.groups == ["latent"] and len(fs) == 24 and fs.meta["model"] == "gdrae"
     argv = [str(feats), "--groups", "latent", "--attributes", "identity"]
     assert cluster_eval.main([*argv, "--output_dir", str(tmp_path / "c")]) == 0
+
+
+def test_sector2d_points_are_area_uniform_on_the_quarter_annulus():
+    from baselines.gdrae import sector2d_points
+
+    x = sector2d_points(20000, torch.Generator().manual_seed(0))
+    r, angle = x.norm(dim=1), torch.atan2(x[:, 1], x[:, 0])
+    assert r.min() >= 1 - 1e-6 and r.max() <= 2 + 1e-6
+    assert angle.min() >= -1e-6 and angle.max() <= torch.pi / 2 + 1e-6
+    # area fraction inside radius 1.5: (1.5^2 - 1) / (2^2 - 1) = 5/12
+    assert abs((r < 1.5).float().mean().item() - 5 / 12) < 0.01
+
+
+def test_sector2d_toy_trains_and_draws(tmp_path, capsys):
+    from baselines.gdrae import Sector2DSettings, main, train_sector2d
+    from unsup3d.cli import cli_main
+
+    st = Sector2DSettings(input_nc=16, hidden_nc=32, num_points=256)
+    model, history = train_sector2d(st, 120, lr=1e-3)
+    assert history[-1]["recon"] < 0.5 * history[0]["recon"]
+    z = torch.rand(5, 2) * 2 - 1
+    y = model.flow(model.log_capacity.exp() * z)[:, :, None, None]
+    for f in reversed(model.flows):
+        y = f.inverse(model.final.transpose(y) if f is model.flows[-1] else y)
+    torch.testing.assert_close(
+        model.embed.transpose(y)[:, :, 0, 0] / model.log_capacity.exp(), z, atol=1e-4, rtol=0
+    )
+    out = tmp_path / "sector.png"
+    argv = ["sector2d", "--steps", "2", "--input_nc", "16", "--hidden_nc", "8"]
+    assert main([*argv, "--output", str(out)]) == 0 and out.stat().st_size > 1000
+    assert cli_main(main, [*argv, "--output", str(out)]) == 2  # exists, no --overwrite
+    assert (
+        cli_main(main, ["sector2d", "--input_nc", "15", "--output", str(tmp_path / "b.png")]) == 2
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "--overwrite" in err[0] and err[1].startswith("error: --input_nc: 15 must be even")
