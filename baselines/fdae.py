@@ -55,7 +55,7 @@ class UNetPreset(NamedTuple):
 
 UNET_PRESETS: dict[str, UNetPreset] = {
     "paper": UNetPreset(64, 192, (1, 2, 3, 4), 3, (32, 16, 8), 64, (384, 384, 256, 128, 64)),
-    "cpu": UNetPreset(64, 32, (1, 2, 2, 2), 1, (), 32, (32, 32, 16, 16, 8)),
+    "cpu": UNetPreset(64, 16, (1, 2, 4, 4), 1, (), 32, (32, 32, 16, 16, 8)),
     "tiny": UNetPreset(16, 16, (1, 2), 1, (8,), 16, (16, 16, 16, 16, 16)),
 }
 
