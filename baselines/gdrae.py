@@ -767,6 +767,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("toy", choices=["sector2d"], help="the toy to run (sector2d)")
     p.add_argument("--steps", type=int, default=3000, help="training steps (3000: minutes on CPU)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data, weights and draws (0)")
+    p.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (code 1e-4)")
     p.add_argument("--input_nc", type=int, default=1024, help="flow width (code 1024; 128 on CPU)")
     p.add_argument(
         "--hidden_nc", type=int, default=1024, help="coupling width (code 1024; 256 on CPU)"
@@ -780,7 +781,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         st = Sector2DSettings(input_nc=args.input_nc, hidden_nc=args.hidden_nc)
     except SettingError as exc:
         raise UserError(f"--{exc.key}: {exc.problem}") from None
-    model, history = train_sector2d(st, args.steps, args.seed)
+    model, history = train_sector2d(st, args.steps, args.seed, lr=args.lr)
     for h in history[:: max(1, len(history) // 10)] + history[-1:]:
         log.info(" ".join(f"{k} {v:.4g}" for k, v in h.items()))
     sector2d_figure(model, str(out))
