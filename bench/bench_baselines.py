@@ -1,6 +1,7 @@
 """Benchmark one training step of every registered model, as a ratio to PDR ``small``.
 
-    python bench/bench_baselines.py [--models pdr_small ae_small vqvae_d64 vqvae_d416 betavae]
+    python bench/bench_baselines.py [--models pdr_small ae_small vqvae_d64 vqvae_d416 betavae
+                                              gdrae gdrae_jb16 fdae_cpu fdae_paper]
                                     [--batch 64] [--size 64] [--runs 3] [--device cpu]
                                     [--threads N] [--json FILE]
 
@@ -38,6 +39,13 @@ MODELS: dict[str, list[str]] = {
     "vqvae_d64": ["model.name=vqvae", "model.embedding_dim=64"],
     "vqvae_d416": ["model.name=vqvae", "model.embedding_dim=416"],
     "betavae": ["model.name=betavae"],
+    # gdrae at 64 px only: the code's Jacobian term on one random code per image every step, and
+    # on 16 codes (the CPU config's jacob_batch; it also sets jacob_every 4).
+    "gdrae": ["model.name=gdrae"],
+    "gdrae_jb16": ["model.name=gdrae", "model.jacob_batch=16"],
+    # FDAE at 64 px only: the cpu preset, and the paper preset (time it at --batch 1 or 2).
+    "fdae_cpu": ["model.name=fdae", "model.preset=cpu"],
+    "fdae_paper": ["model.name=fdae", "model.preset=paper"],
 }
 
 

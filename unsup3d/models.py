@@ -25,6 +25,8 @@ MODELS: dict[str, str] = {
     "vqvae": "baselines.vqvae:VQVAE",
     "betavae": "baselines.betavae:BetaVAE",
     "ae": "baselines.autoencoder:RendererFreeAE",
+    "gdrae": "baselines.gdrae:GDRAE",
+    "fdae": "baselines.fdae:FDAE",
 }
 
 

@@ -35,6 +35,9 @@ TINY_MODEL = {
     "ae": "  preset: tiny\n",
     "vqvae": "  embedding_dim: 8\n  num_embeddings: 16\n",
     "betavae": "  hidden_dims: [8, 16]\n  latent_dim: 6\n",
+    "gdrae": "  nz: 4\n  ncs: [16, 8, 4]\n  hidden_ncs: [16, 8, 4]\n  middle_ns_flows: [1, 1]\n"
+    "  enc_ncs: [8, 8]\n  enc_hidden: 16\n",
+    "fdae": "  preset: tiny\n  num_concepts: 2\n  sample_steps: 2\n",
 }
 
 CONFIG = """

@@ -30,7 +30,7 @@ def test_every_registered_model_implements_the_interface():
 def test_an_unknown_name_repeats_it_and_lists_the_registered_ones(tmp_path):
     with pytest.raises(
         UserError,
-        match="model.name 'vq_vae': unknown model; registered models: ae, betavae, pdr, vqvae",
+        match="model.name 'vq_vae': unknown model; registered models: ae, betavae, fdae, gdrae, pdr, vqvae",
     ):
         models.model_class("vq_vae")
     path = tmp_path / "x.yaml"
