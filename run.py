@@ -28,7 +28,7 @@ log = logging.getLogger("run")
 
 def build_parser() -> cli.ArgumentParser:
     shared = cli.shared_flags(
-        "gpu num_workers seed overwrite output_dir output batch_size verbose",
+        "overrides gpu num_workers seed overwrite output_dir output batch_size verbose",
         defaults={"num_workers": 4, "seed": None},
         helps={
             "seed": "overrides run.seed (default: the config's)",
@@ -53,14 +53,6 @@ def build_parser() -> cli.ArgumentParser:
     )
     parser.add_argument(
         "--config", type=Path, help="experiment YAML (train: required), e.g. experiments/demo.yaml"
-    )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set trainer.lr=1e-4 (repeatable)",
     )
     parser.add_argument("--checkpoint", type=Path, help="test/extract: the checkpoint (.pt) to use")
     parser.add_argument(

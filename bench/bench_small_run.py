@@ -39,6 +39,7 @@ from pathlib import Path
 
 import torch
 
+from unsup3d import cli
 from unsup3d.config import config_to_dict, load_config
 from unsup3d.data.registry import dataset_from_config
 from unsup3d.depth_metrics import (
@@ -229,16 +230,10 @@ def run(args: argparse.Namespace, output_dir: str) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--config", default=str(CONFIG), help=f"training config ({CONFIG.name})")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set loocc.weight=0.01 (repeatable)",
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0], parents=[cli.shared_flags("overrides")]
     )
+    p.add_argument("--config", default=str(CONFIG), help=f"training config ({CONFIG.name})")
     p.add_argument(
         "--steps", type=int, default=None, help="= trainer.max_steps (300), data sized to it"
     )

@@ -24,18 +24,15 @@ def build_parser() -> cli.ArgumentParser:
         prog=PROG,
         description="Run the experiment pipeline of a config: train, extract features, "
         "evaluate, report. Finished stages are cached; a re-run does only what changed.",
-        parents=[cli.shared_flags("verbose")],
+        parents=[
+            cli.shared_flags(
+                "overrides verbose",
+                helps={"overrides": "override a config value, e.g. --set pipeline.seeds=[0,1]"},
+            )
+        ],
     )
     parser.add_argument(
         "config", type=Path, help="pipeline YAML, e.g. experiments/pipeline_demo.yaml"
-    )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="override a config value, e.g. --set pipeline.seeds=[0,1] (repeatable)",
     )
     parser.add_argument(
         "--executor",

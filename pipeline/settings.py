@@ -16,14 +16,19 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
-from unsup3d.api import MODELS, SettingError, Settings, UserError, setting
+from unsup3d.api import (
+    MODELS,
+    SettingError,
+    Settings,
+    apply_override,
+    build_sections,
+    read_yaml_sections,
+    setting,
+)
 
 # Methods the paper compares that other issues are building; they show "not run" until their
 # model is in the registry (`unsup3d.api.MODELS`).
@@ -194,62 +199,9 @@ def section_dict(section: Any) -> dict[str, Any]:
     return dataclasses.asdict(section)
 
 
-def _did_you_mean(key: str, known: list[str], prefix: str) -> str:
-    hint = difflib.get_close_matches(key, known, n=1)
-    return f" (did you mean '{prefix}{hint[0]}'?)" if hint else f"; known keys: {', '.join(known)}"
-
-
-def _section(cls: type, data: Any, name: str, source: str) -> Any:
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise UserError(f"{source}: '{name}' must be a mapping of keys, got {data!r}")
-    known = [f.name for f in dataclasses.fields(cls)]
-    for key in data:
-        if key not in known:
-            raise UserError(
-                f"{source}: unknown key '{name}.{key}'{_did_you_mean(str(key), known, name + '.')}"
-            )
-    try:
-        return cls(**data)
-    except SettingError as exc:
-        problem = exc.problem
-        for other in exc.related:
-            problem = problem.replace(f"'{other}'", f"'{name}.{other}'")
-        raise UserError(f"{source}: '{name}.{exc.key}': {problem}") from None
-
-
-def _override(data: dict, text: str) -> None:
-    key, sep, raw = text.partition("=")
-    parts = key.strip().split(".")
-    if not sep or len(parts) != 2 or not all(parts):
-        raise UserError(
-            f"--set {text}: expected section.key=value, e.g. --set pipeline.seeds=[0,1]"
-        )
-    try:
-        value = yaml.safe_load(raw) if raw else ""
-    except yaml.YAMLError:
-        value = raw
-    section = data.setdefault(parts[0], {})
-    if not isinstance(section, dict):
-        raise UserError(f"--set {text}: '{parts[0]}' is not a section")
-    section[parts[1]] = value
-
-
 def build_pipeline_config(data: Any, source: str = "<pipeline config>") -> PipelineConfig:
     """Validate a plain dict into a `PipelineConfig` (errors name ``source``)."""
-    if not isinstance(data, dict):
-        raise UserError(f"{source}: the top level must be a mapping of sections")
-    hints = typing.get_type_hints(PipelineConfig)
-    known = list(hints)
-    sections = {}
-    for name, value in data.items():
-        if name not in known:
-            raise UserError(
-                f"{source}: unknown section '{name}'{_did_you_mean(str(name), known, '')}"
-            )
-        sections[name] = _section(hints[name], value, name, source)
-    return PipelineConfig(**sections)
+    return build_sections(PipelineConfig, data, source)
 
 
 def load_pipeline_config(
@@ -260,22 +212,7 @@ def load_pipeline_config(
     Raises:
         UserError: missing, empty or unparsable file; unknown section or key; a bad value.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(
-            f"{path}: pipeline config not found; pass an existing YAML, e.g. "
-            "experiments/pipeline_demo.yaml"
-        )
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise UserError(f"{path}: not valid YAML{where}; fix the syntax") from None
-    if data is None:
-        raise UserError(f"{path}: the file is empty; start from experiments/pipeline_demo.yaml")
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: the top level must be a mapping of sections")
+    data = read_yaml_sections(path, "experiments/pipeline_demo.yaml")
     for text in overrides:
-        _override(data, text)
+        apply_override(data, text)
     return build_pipeline_config(data, str(path))

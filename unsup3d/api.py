@@ -9,7 +9,9 @@ Names resolve lazily (PEP 562), so ``from unsup3d.api import load_features`` doe
 torch-heavy modules it does not need.
 
 - Errors: `UserError`.
-- Config: `Config`, `load_config`, `config_from_dict`, `config_to_dict`.
+- Config: `Config`, `load_config`, `config_from_dict`, `config_to_dict`; for another tool's
+  config of settings sections (the pipeline's): `read_yaml_sections`, `apply_override`,
+  `build_sections`.
 - Models: `MODELS`, `register_model`, `model_class` (the model registry, ``model.name``),
   `build_model` (random initialisation from a config), `load_model` (a checkpoint -> model,
   config, checkpoint dict), `load_checkpoint`, `load_model_state`, `InverseRenderer`,
@@ -42,6 +44,9 @@ _EXPORTS: dict[str, str] = {
     "load_config": "unsup3d.config:load_config",
     "config_from_dict": "unsup3d.config:config_from_dict",
     "config_to_dict": "unsup3d.config:config_to_dict",
+    "build_sections": "unsup3d.config:build_sections",
+    "read_yaml_sections": "unsup3d.config:read_yaml_sections",
+    "apply_override": "unsup3d.config:apply_override",
     "MODELS": "unsup3d.models:MODELS",
     "register_model": "unsup3d.models:register_model",
     "model_class": "unsup3d.models:model_class",

@@ -92,6 +92,11 @@ SHARED_FLAGS: dict[str, Flag] = {
     ),
     "batch_size": Flag(("--batch_size",), {"type": int, "default": 64}, "samples per batch"),
     "verbose": Flag(("-v", "--verbose"), {"action": "store_true"}, "debug logging"),
+    "overrides": Flag(
+        ("--set",),
+        {"action": "append", "default": [], "metavar": "SECTION.KEY=VALUE"},
+        "override a config value, e.g. --set trainer.lr=1e-4 (repeatable)",
+    ),
 }
 
 
@@ -124,7 +129,10 @@ def shared_flags(
         if name in defaults:
             kwargs["default"] = defaults[name]
         text = helps.get(name, flag.help)
-        if kwargs.get("action") != "store_true" and kwargs.get("default") is not None:
+        if (
+            kwargs.get("action") not in ("store_true", "append")
+            and kwargs.get("default") is not None
+        ):
             text += f" (default {kwargs['default']})"
         group.add_argument(*flag.spellings, dest=name, help=text, **kwargs)
     return parent

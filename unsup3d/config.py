@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import difflib
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -90,17 +91,73 @@ def _build_section(cls: type, data: Any, prefix: str, source: str) -> Any:
         raise UserError(f"{source}: '{prefix}{exc.key}': {problem}") from None
 
 
-def _build(data: Any, source: str) -> Config:
+def build_sections(
+    config_cls: type,
+    data: Any,
+    source: str,
+    section_class: Callable[[str, Any, str], type] | None = None,
+) -> Any:
+    """Validate a plain dict of sections into the dataclass ``config_cls`` (each field a
+    settings section): unknown sections and keys, wrong types and out-of-range values become one
+    `UserError` line naming ``source`` and the dotted key (with a did-you-mean).
+
+    Args:
+        config_cls: e.g. `Config`, or another tool's config of settings sections.
+        data: {section: {key: value}} as read from YAML.
+        source: the file (or other origin) named in errors.
+        section_class: ``(name, section data, source) -> settings class`` where a section's
+            class depends on its data (`Config`'s ``model``); default: the field's type.
+    """
     if not isinstance(data, dict):
         raise UserError(f"{source}: the top level must be a mapping of sections")
-    known = [f.name for f in fields(Config)]
+    hints = typing.get_type_hints(config_cls)
+    known = [f.name for f in fields(config_cls)]
     sections = {}
     for name, value in data.items():
         if name not in known:
             raise _unknown_key(name, name, known, "", source)
-        cls = _section_class(name, value, source)
+        cls = section_class(name, value, source) if section_class else hints[name]
         sections[name] = _build_section(cls, value, f"{name}.", source)
-    return Config(**sections)
+    return config_cls(**sections)
+
+
+def _build(data: Any, source: str) -> Config:
+    return build_sections(Config, data, source, _section_class)
+
+
+def read_yaml_sections(path: str | Path, example: str) -> dict:
+    """A config file's top-level mapping; one-line errors for a missing, unparsable, empty or
+    non-mapping file (``example``: the file to start from, named in the fix)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: config file not found; pass an existing YAML, e.g. {example}")
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise UserError(f"{path}: not valid YAML{where}; fix the syntax") from None
+    if loaded is None:
+        raise UserError(f"{path}: the config file is empty; start from {example}")
+    if not isinstance(loaded, dict):
+        raise UserError(f"{path}: the top level must be a mapping of sections")
+    return loaded
+
+
+def apply_override(data: dict, text: str) -> None:
+    """Apply one ``--set section.key=value`` to ``data`` in place (the value parsed as YAML:
+    ``1e-4``, ``true``, ``[8, 14]``).
+
+    Raises:
+        UserError: no ``=``, or a key path through something that is not a section.
+    """
+    keys, value = _parse_override(text)
+    node = data
+    for k in keys[:-1]:
+        node = node.setdefault(k, {})
+        if not isinstance(node, dict):
+            raise UserError(f"--set {text}: '{k}' is not a section")
+    node[keys[-1]] = value
 
 
 def _parse_override(text: str) -> tuple[list[str], Any]:
@@ -167,22 +224,7 @@ def load_config(
     source = str(path) if path is not None else "<defaults>"
     data: dict = {}
     if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise UserError(
-                f"{path}: config file not found; pass an existing YAML, e.g. experiments/demo.yaml"
-            )
-        try:
-            loaded = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark else ""
-            raise UserError(f"{path}: not valid YAML{where}; fix the syntax") from None
-        if loaded is None:
-            raise UserError(f"{path}: the config file is empty; start from experiments/demo.yaml")
-        if not isinstance(loaded, dict):
-            raise UserError(f"{path}: the top level must be a mapping of sections")
-        data = loaded
+        data = read_yaml_sections(path, "experiments/demo.yaml")
     data = _apply_aliases(dict(data), source)
     if base is not None:
         data = _merged(base, data)
@@ -191,12 +233,7 @@ def load_config(
         if keys[0] in _ALIASES and len(keys) == 1:
             data = _apply_aliases({**data, keys[0]: value}, f"--set {text}")
             continue
-        node = data
-        for k in keys[:-1]:
-            node = node.setdefault(k, {})
-            if not isinstance(node, dict):
-                raise UserError(f"--set {text}: '{k}' is not a section")
-        node[keys[-1]] = value
+        apply_override(data, text)
     return _build(data, source)
 
 
