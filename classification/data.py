@@ -307,11 +307,40 @@ def _binary(labels: np.ndarray, source: str) -> np.ndarray:
     )
 
 
+def _pick_attributes(
+    train: LabelledSplit, y_train: np.ndarray, y_eval: np.ndarray, attributes: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The chosen columns of an (N, A) label table as a multi-label table; ``["binary"]``
+    picks every column whose training values are 0/1 (or -1/1)."""
+    if y_train.ndim != 2:
+        raise UserError(
+            f"{train.source}: labels are (N,) class ids; --attributes picks columns of an (N, A) "
+            "label table"
+        )
+    names = list(train.label_names)
+    if list(attributes) == ["binary"]:
+        chosen = [
+            i for i in range(len(names)) if set(np.unique(y_train[:, i]).tolist()) <= {-1, 0, 1}
+        ]
+        if not chosen:
+            raise UserError(f"{train.source}: no 0/1 label column for --attributes binary")
+    else:
+        unknown = [a for a in attributes if a not in names]
+        if unknown or not attributes:
+            raise UserError(
+                f"{train.source}: --attributes {','.join(attributes)}: no label column "
+                f"{unknown or attributes}; columns: {', '.join(names)}"
+            )
+        chosen = [names.index(a) for a in dict.fromkeys(attributes)]
+    return y_train[:, chosen], y_eval[:, chosen], [names[i] for i in chosen]
+
+
 def resolve_task(
     train: LabelledSplit,
     evaluation: LabelledSplit,
     task: str = "auto",
     label_column: str | None = None,
+    attributes: Sequence[str] | None = None,
 ) -> tuple[Task, np.ndarray, np.ndarray]:
     """Decide the task from the label shape and turn labels into training targets.
 
@@ -320,6 +349,8 @@ def resolve_task(
         task: ``"auto"`` ((N,) -> multiclass, (N, A) -> multilabel), ``"multiclass"``,
             ``"multilabel"``.
         label_column: take this one column of an (N, A) table as multi-class labels.
+        attributes: take these columns of an (N, A) table as a multi-label table (``["binary"]``:
+            every 0/1 column, e.g. a dataset's attributes beside its identity and emotion).
 
     Returns:
         (task, train targets, evaluation targets): multi-class int64 (N,) in [0, K);
@@ -339,6 +370,14 @@ def resolve_task(
             "same dataset"
         )
     names = list(train.label_names)
+    if attributes and label_column is not None:
+        raise UserError(
+            "--attributes and --label-column: give one (several 0/1 columns, or one class column)"
+        )
+    if attributes:
+        if task == "multiclass":
+            raise UserError("--attributes picks a multi-label table; drop --task multiclass")
+        y_train, y_eval, names = _pick_attributes(train, y_train, y_eval, attributes)
     if label_column is not None:
         if task == "multilabel":
             raise UserError(

@@ -106,6 +106,12 @@ def build_parser() -> cli.ArgumentParser:
         default=None,
         help="use one column of an (N,A) label table as multi-class labels, e.g. identity",
     )
+    lab.add_argument(
+        "--attributes",
+        default=None,
+        help="use these columns of an (N,A) label table as a multi-label task, comma-separated, "
+        "or 'binary' for every 0/1 column (e.g. the synthetic faces' attributes)",
+    )
     pro = parser.add_argument_group("protocol")
     pro.add_argument(
         "--mode",
@@ -275,6 +281,7 @@ def _options(
         "head": args.head,
         "task": task,
         "label_column": args.label_column,
+        "attributes": args.attributes,
         "image_size": inputs.image_size,
         "num_train_available": len(inputs.train),
         "device": str(device),
@@ -296,7 +303,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     inputs = _load_inputs(args, kind, device)
     train, evaluation = inputs.train, inputs.evaluation.head(args.num_eval)
-    task, y_train, y_eval = resolve_task(train, evaluation, args.task, args.label_column)
+    attributes = [a.strip() for a in args.attributes.split(",")] if args.attributes else None
+    task, y_train, y_eval = resolve_task(
+        train, evaluation, args.task, args.label_column, attributes
+    )
     check_num_train(args.num_train, len(train), train.source)
     cfg = _protocol_config(args, inputs)
     options = _options(args, inputs, cfg, task.kind, device)

@@ -149,12 +149,19 @@ def test_extract_feeds_clustering_the_probe_and_disentangle(tmp_path, name, caps
     clusters = [str(feats), "--groups", groups, "--attributes", "identity,emotion"]
     assert cluster_eval.main([*clusters, "--output_dir", str(tmp_path / "c")]) == 0
     probe = ["--features", str(feats), "--eval_features", str(feats), "--groups", groups]
-    probe += ["--label_column", "emotion", "--num_train", "16"]
+    probe += ["--num_train", "16", "--runs", "1", "--epochs", "2"]
     assert (
-        run_trainer.main(
-            [*probe, "--runs", "1", "--epochs", "2", "--output_dir", str(tmp_path / "p")]
-        )
+        run_trainer.main([*probe, "--label_column", "emotion", "--output_dir", str(tmp_path / "p")])
         == 0
+    )
+    # The attribute probe: every 0/1 column of the label table (not identity, not emotion).
+    assert (
+        run_trainer.main([*probe, "--attributes", "binary", "--output_dir", str(tmp_path / "a")])
+        == 0
+    )
+    probed = json.loads((tmp_path / "a" / "results.json").read_text())
+    assert "Smiling" in json.dumps(probed) and "identity" not in json.dumps(
+        probed["task"] if "task" in probed else {}
     )
     fast = ["--fvae_train", "50", "--fvae_eval", "50", "--cca_components", "2"]
     assert disentangle.main([str(feats), "--output_dir", str(tmp_path / "d"), *fast]) == 0

@@ -80,6 +80,26 @@ def test_label_column_picks_multiclass():
         )
 
 
+def test_attributes_pick_a_multilabel_table():
+    names = ["identity", "Smiling", "emotion", "Bangs"]
+    table = [[7, 1, 3, 0], [8, 0, 2, 1], [9, 1, 0, 1]]
+    train, evaluation = _split(table, names), _split(table, names)
+    task, yt, ye = resolve_task(train, evaluation, attributes=["binary"])
+    assert task.kind == "multilabel" and task.names == ("Smiling", "Bangs")
+    np.testing.assert_array_equal(yt, [[1, 0], [0, 1], [1, 1]])
+    np.testing.assert_array_equal(ye, yt)
+    task, yt, _ = resolve_task(train, evaluation, attributes=["Bangs"])
+    assert task.names == ("Bangs",) and yt.shape == (3, 1)
+    with pytest.raises(UserError, match=r"no label column \['Age'\]; columns: identity, Smiling"):
+        resolve_task(train, evaluation, attributes=["Age"])
+    with pytest.raises(UserError, match="must be 0/1"):
+        resolve_task(train, evaluation, attributes=["identity"])
+    with pytest.raises(UserError, match="give one"):
+        resolve_task(train, evaluation, label_column="emotion", attributes=["Bangs"])
+    with pytest.raises(UserError, match="picks columns of an \\(N, A\\) label table"):
+        resolve_task(_split([0, 1]), _split([0, 1]), attributes=["binary"])
+
+
 def test_task_errors():
     table = [[0, 1], [1, 0]]
     with pytest.raises(UserError, match=r"train.npz: no 'labels' array"):
