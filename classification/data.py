@@ -311,7 +311,7 @@ def _pick_attributes(
     train: LabelledSplit, y_train: np.ndarray, y_eval: np.ndarray, attributes: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The chosen columns of an (N, A) label table as a multi-label table; ``["binary"]``
-    picks every column whose training values are 0/1 (or -1/1)."""
+    picks every column whose values are 0/1 (or -1/1) in both splits."""
     if y_train.ndim != 2:
         raise UserError(
             f"{train.source}: labels are (N,) class ids; --attributes picks columns of an (N, A) "
@@ -319,9 +319,8 @@ def _pick_attributes(
         )
     names = list(train.label_names)
     if list(attributes) == ["binary"]:
-        chosen = [
-            i for i in range(len(names)) if set(np.unique(y_train[:, i]).tolist()) <= {-1, 0, 1}
-        ]
+        both = np.concatenate([y_train, y_eval])
+        chosen = [i for i in range(len(names)) if set(np.unique(both[:, i]).tolist()) <= {-1, 0, 1}]
         if not chosen:
             raise UserError(f"{train.source}: no 0/1 label column for --attributes binary")
     else:

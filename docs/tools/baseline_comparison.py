@@ -16,15 +16,13 @@ Each run directory (``run.py`` train of any registered model: ``best.pt``, ``con
 1. ``features/{tracks,test,train}.npz``: ``run.py extract`` of the run's ``tracks`` split (face
    tracks of test identities), its ``test`` split and the first ``--probe_train`` images of its
    ``train`` split (the probe's labelled pool);
-2. ``features/{train,test}_attributes.npz``: the same two files with the label table limited to
-   the face attributes (every label column but identity and emotion), which the multi-label
-   probe needs (``run_trainer.py`` has no flag to pick label columns);
-3. ``cluster_identity.json``: ``clustering/cluster_eval.py`` on the tracks, ``--attributes
+2. ``cluster_identity.json``: ``clustering/cluster_eval.py`` on the tracks, ``--attributes
    identity --tracks on`` (ward HAC on per-track means, the paper's BBT/Buffy protocol);
-4. ``cluster_emotion.json``: the same on the test faces, ``--attributes emotion --tracks off``;
-5. ``probe/``: ``classification/run_trainer.py``, the frozen linear probe on the attributes
-   (multi-label, the CelebA protocol), with ``--label_budgets`` labelled images;
-6. ``model.json``: the model kind, its parameter count and image size (``unsup3d.api``).
+3. ``cluster_emotion.json``: the same on the test faces, ``--attributes emotion --tracks off``;
+4. ``probe/``: ``classification/run_trainer.py``, the frozen linear probe on the attributes
+   (``--attributes A``: every label column but identity and emotion; multi-label, the CelebA
+   protocol), with ``--label_budgets`` labelled images;
+5. ``model.json``: the model kind, its parameter count and image size (``unsup3d.api``).
 
 A step whose output is there is skipped; every output is written atomically.
 ``<method>_<seed>/study_run.json`` records the checkpoint's SHA-256, the groups and the probe
@@ -69,7 +67,6 @@ from unsup3d.api import (
     count_parameters,
     load_features,
     load_model,
-    save_features,
     sha256_file,
 )
 
@@ -220,12 +217,15 @@ class Step:
     argv: list[Any]
 
 
-def features_path(work: Path, split: str, attributes: bool = False) -> Path:
-    return work / "features" / f"{split}{'_attributes' if attributes else ''}.npz"
+def features_path(work: Path, split: str) -> Path:
+    return work / "features" / f"{split}.npz"
 
 
-def cli_steps(work: Path, checkpoint: Path | str, groups: str, opts: Options) -> list[Step]:
-    """The CLI calls of one run, in order (also shown under the table, with placeholders)."""
+def cli_steps(
+    work: Path, checkpoint: Path | str, groups: str, opts: Options, attributes: str = "A"
+) -> list[Step]:
+    """The CLI calls of one run, in order (also shown under the table, with placeholders);
+    ``attributes``: the probe's label columns, comma-separated."""
     device = [*opts.device_flags(), "--num_workers", opts.num_workers]
     steps = [
         Step(features_path(work, split), "run.py",
@@ -240,27 +240,27 @@ def cli_steps(work: Path, checkpoint: Path | str, groups: str, opts: Options) ->
         argv = [features_path(work, split), "--groups", groups, "--attributes", label]
         steps.append(Step(out, "clustering/cluster_eval.py",
                           [*argv, "--tracks", tracks, "--output", out, "--overwrite"]))  # fmt: skip
-    probe = ["--features", features_path(work, "train", True),
-             "--eval_features", features_path(work, "test", True), "--groups", groups,
+    probe = ["--features", features_path(work, "train"),
+             "--eval_features", features_path(work, "test"), "--groups", groups,
+             "--attributes", attributes,
              "--num_train", *opts.label_budgets, "--runs", opts.probe_runs,
              *opts.device_flags(), "--output_dir", work / "probe", "--overwrite"]  # fmt: skip
     steps.append(Step(work / "probe" / "results.json", "classification/run_trainer.py", probe))
     return steps
 
 
-def attribute_file(source: Path, out: Path) -> None:
-    """``source`` with its label table limited to the attributes (all columns but `CLUSTERED`)."""
+def attribute_columns(work: Path) -> str:
+    """The probe's label columns: every column of the training features' label table but the
+    clustered ones (identity, emotion), comma-separated."""
+    source = features_path(work, "train")
     fs = load_features(source)
-    if fs.labels is None or fs.labels.ndim != 2:
+    names = [n for n in fs.label_names if n not in CLUSTERED]
+    if fs.labels is None or fs.labels.ndim != 2 or not names:
         raise UserError(
-            f"{source}: needs an (N, A) label table with the face attributes; extract a "
-            "synthetic_faces split"
+            f"{source}: needs an (N, A) label table with attributes besides "
+            f"{', '.join(CLUSTERED)}; extract a synthetic_faces split"
         )
-    keep = [i for i, name in enumerate(fs.label_names) if name not in CLUSTERED]
-    if not keep:
-        raise UserError(f"{source}: no attribute column besides {', '.join(CLUSTERED)}")
-    names = [fs.label_names[i] for i in keep]
-    save_features(out, dataclasses.replace(fs, labels=fs.labels[:, keep], label_names=names))
+    return ",".join(names)
 
 
 def model_info(checkpoint: Path, out: Path) -> None:
@@ -287,10 +287,7 @@ def evaluate_run(run: Run, kind: str, opts: Options) -> int:
         if not step.output.is_file():  # written atomically by run.py extract
             study._call(mains[step.script], step.argv, step.script)
             done += 1
-    for split in ("train", "test"):
-        if not features_path(w, split, True).is_file():
-            attribute_file(features_path(w, split), features_path(w, split, True))
-            done += 1
+    steps = cli_steps(w, run.checkpoint, GROUPS[kind], opts, attribute_columns(w))
     for step in steps[len(SPLITS) :]:
         if not step.output.is_file():  # written last, atomically
             study._call(mains[step.script], step.argv, step.script)
@@ -536,8 +533,7 @@ def table(result: Mapping[str, Any], commands: Sequence[str]) -> str:
         "partition is about 0.",
         "",
         "Commands: this table's, then per run (RUN its directory, W = WORK/<method>_<seed>, "
-        "G its groups; W/features/{train,test}_attributes.npz are the train and test files with "
-        "the label table limited to the attributes):",
+        "G its groups; A the label columns but identity and emotion):",
         "",
         "```",
         *commands,

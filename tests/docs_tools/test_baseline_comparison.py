@@ -100,7 +100,7 @@ def test_comparison_end_to_end(tool, tiny_config, tmp_path, capsys, one_thread):
     work, table, figure = tmp_path / "eval", tmp_path / "table.md", tmp_path / "cmp.png"
     assert tool.main(_argv(runs, work, table, "--figure", str(figure))) == 0
     # per run: 3 extracts, 2 attribute files, 2 clusterings, the probe, model.json
-    assert "(27 step(s) run)" in capsys.readouterr().out
+    assert "(21 step(s) run)" in capsys.readouterr().out
 
     results = json.loads((work / "baseline_comparison.json").read_text())["metrics"]
     assert [(r["method"], r["seed"], r["groups"]) for r in results["runs"]] == [
@@ -124,7 +124,7 @@ def test_comparison_end_to_end(tool, tiny_config, tmp_path, capsys, one_thread):
     assert "| depth,albedo | 512 |" in rows["| **PDR none**"]
     assert "| latent | 128 |" in rows["| **VQ-VAE**"]
     assert "Image size: 16 (all runs); training steps: 2 (all runs)" in text
-    assert "--groups G --num_train 4 8 --runs 1" in text  # the commands, with placeholders
+    assert "--groups G --attributes A --num_train 4 8 --runs 1" in text  # the commands, with placeholders
     assert "pdr → depth,albedo" in text and "vqvae → latent" in text
     assert Image.open(figure).size == (1760, 825)
 
@@ -168,20 +168,6 @@ def test_bad_label_budgets(tool, tmp_path, capsys, budgets):
     assert cli_main(tool.main, [*argv, "--probe_train", "16", "--label_budgets", budgets]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: --label_budgets {budgets!r}: ") and "(16)" in err
-
-
-def test_attribute_file_keeps_the_attribute_columns(tool, tmp_path):
-    from unsup3d.api import FeatureSet, save_features
-
-    labels = np.array([[1, 0, 7, 2000001], [0, 1, 3, 2000002]])
-    names = ["Beard", "Smiling", "emotion", "identity"]
-    feats = {"depth": np.ones((2, 4), np.float32)}
-    save_features(tmp_path / "a.npz", FeatureSet(feats, labels, names))
-    tool.attribute_file(tmp_path / "a.npz", tmp_path / "b.npz")
-    out = load_features(tmp_path / "b.npz")
-    assert out.label_names == ["Beard", "Smiling"]
-    np.testing.assert_array_equal(out.labels, labels[:, :2])
-    np.testing.assert_array_equal(out.features["depth"], feats["depth"])
 
 
 def test_different_data_is_refused(tool):
