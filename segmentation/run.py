@@ -42,81 +42,49 @@ PROG = "segmentation/run.py"
 OVERLAY_IMAGES = 8
 
 
+# Per-CLI defaults and help of the shared flags (unsup3d.cli).
+SHARED = "output_dir overwrite seed gpu num_workers batch_size verbose"
+SHARED_DEFAULTS = {"output_dir": "runs/segmentation", "batch_size": 8}
+SHARED_HELPS = {
+    "output_dir": "folder for results.json/.txt, per_class_iou.csv, overlay.png, run_<r>/",
+    "seed": "first seed; run r uses seed + r (its label subset and its initialisation)",
+    "batch_size": "images per step (the release: 8)",
+}
+# This CLI's own flags: (spelling, argparse keywords with help).
+OWN_FLAGS: list[tuple[str, dict[str, Any]]] = [
+    ("checkpoint", dict(nargs="?", type=Path, help="run.py checkpoint trained with model.encoder: "
+                        "unet (its U-Net encoders); leave out for random init")),
+    ("--encoder", dict(choices=tuple(ENCODERS), default="depth", help="pre-trained encoder(s): "
+                       "depth (the paper's geometry encoder, default), albedo, or joint (both)")),
+    ("--freeze", dict(action="store_true", help="keep the pre-trained encoders fixed")),
+    ("--data", dict(default="synthetic_faces", help="dataset registry name with masks: "
+                    "synthetic_faces (default) or celebamask_hq (alias celebamask)")),
+    ("--data_root", dict(default=None, help="dataset folder (not for synthetic data)")),
+    ("--train_split", dict(default="train", help="split to train on (default train)")),
+    ("--test_split", dict(default="test", help="split to score (default test)")),
+    ("--image_size", dict(type=int, default=64, help="S in pixels, a multiple of 16 (64)")),
+    ("--epochs", dict(type=int, default=20, help="epochs over the labelled images (20)")),
+    ("--lr", dict(type=float, default=2e-4, help="Adam learning rate (2e-4, betas 0.5/0.999)")),
+    ("--num_train", dict(type=int, default=None, help="label budget N, drawn with the seed "
+                         "(default all)")),
+    ("--num_test", dict(type=int, default=None, help="score the first M test images (default all)")),
+    ("--runs", dict(type=int, default=1, help="seeds; reports mean ± std (good: 3)")),
+    ("--topk", dict(type=int, default=TOPK, help="k of the top-k mIoU (the paper: 10)")),
+    ("--resume", dict(action="store_true", help="continue the runs in a non-empty --output_dir "
+                      "from their run_<r>/last.pt")),
+    ("--tensorboard", dict(action=argparse.BooleanOptionalAction, default=True,
+                           help="TensorBoard scalars in <output_dir>/tb (default on)")),
+]  # fmt: skip
+
+
 def build_parser() -> cli.ArgumentParser:
-    shared = cli.shared_flags(
-        "output_dir overwrite seed gpu num_workers batch_size verbose",
-        defaults={"output_dir": "runs/segmentation", "batch_size": 8},
-        helps={
-            "output_dir": "folder for results.json/.txt, per_class_iou.csv, overlay.png, run_<r>/",
-            "seed": "first seed; run r uses seed + r (its label subset and its initialisation)",
-            "batch_size": "images per step (the release: 8)",
-        },
-    )
+    shared = cli.shared_flags(SHARED, defaults=SHARED_DEFAULTS, helps=SHARED_HELPS)
+    fmt = argparse.RawDescriptionHelpFormatter
     parser = cli.ArgumentParser(
-        prog=PROG,
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[shared],
+        prog=PROG, description=__doc__, formatter_class=fmt, parents=[shared]
     )
-    parser.add_argument(
-        "checkpoint",
-        nargs="?",
-        type=Path,
-        help="run.py checkpoint trained with model.encoder: unet; leave out for random init",
-    )
-    parser.add_argument(
-        "--encoder",
-        choices=tuple(ENCODERS),
-        default="depth",
-        help="pre-trained encoder(s): depth (the paper's geometry encoder, default), albedo, "
-        "or joint (both, stacked)",
-    )
-    parser.add_argument(
-        "--freeze",
-        action="store_true",
-        help="keep the pre-trained encoders fixed (train the decoder)",
-    )
-    parser.add_argument(
-        "--data",
-        default="synthetic_faces",
-        help="dataset registry name with masks: synthetic_faces (default) or celebamask_hq",
-    )
-    parser.add_argument("--data_root", default=None, help="dataset folder (not for synthetic data)")
-    parser.add_argument("--train_split", default="train", help="split to train on (default train)")
-    parser.add_argument("--test_split", default="test", help="split to score (default test)")
-    parser.add_argument(
-        "--image_size", type=int, default=64, help="S in pixels, a multiple of 16 (64)"
-    )
-    parser.add_argument(
-        "--epochs", type=int, default=20, help="epochs over the labelled images (20)"
-    )
-    parser.add_argument(
-        "--lr", type=float, default=2e-4, help="Adam learning rate (2e-4, betas 0.5/0.999)"
-    )
-    parser.add_argument(
-        "--num_train",
-        type=int,
-        default=None,
-        help="label budget N, drawn with the seed (default all)",
-    )
-    parser.add_argument(
-        "--num_test", type=int, default=None, help="score the first M test images (default all)"
-    )
-    parser.add_argument("--runs", type=int, default=1, help="seeds; reports mean ± std (good: 3)")
-    parser.add_argument(
-        "--topk", type=int, default=TOPK, help="k of the top-k mIoU (the paper: 10)"
-    )
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue the runs in a non-empty --output_dir from their run_<r>/last.pt",
-    )
-    parser.add_argument(
-        "--tensorboard",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="write TensorBoard scalars to <output_dir>/tb (default on; needs tensorboard)",
-    )
+    for spelling, kwargs in OWN_FLAGS:
+        parser.add_argument(spelling, **kwargs)
     return parser
 
 
