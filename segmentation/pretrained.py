@@ -72,7 +72,7 @@ def read_encoders(path: str | os.PathLike, encoder: str) -> list[EncoderState]:
     if kind != "unet":
         raise UserError(
             f"{path}: its depth/albedo networks use the plain conv encoder (model.encoder: "
-            f"{kind}), which has no U-Net levels;\npre-train with model.encoder: unet: "
+            f"{kind}), which has no U-Net levels; pre-train with model.encoder: unet: "
             f"python run.py --config {PRETRAIN_CONFIG}"
         )
     state = clean_state_dict(ckpt["model"])

@@ -41,7 +41,7 @@ def test_shape_mismatch_is_refused(unet_checkpoint):
 
 
 def test_conv_encoder_checkpoint_is_refused_naming_the_fix(conv_checkpoint):
-    with pytest.raises(UserError, match=r"(?s)plain conv encoder.*model.encoder: unet") as info:
+    with pytest.raises(UserError, match=r"plain conv encoder.*model.encoder: unet") as info:
         read_encoders(conv_checkpoint, "depth")
     assert "experiments/pretrain_unet_synthetic_faces.yaml" in str(info.value)
 
