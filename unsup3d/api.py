@@ -54,6 +54,7 @@ _EXPORTS: dict[str, str] = {
     "load_model": "unsup3d.loading:load_model",
     "load_checkpoint": "unsup3d.checkpoint:load_checkpoint",
     "load_model_state": "unsup3d.checkpoint:load_model_state",
+    "clean_state_dict": "unsup3d.checkpoint:clean_state_dict",
     "InverseRenderer": "unsup3d.model:InverseRenderer",
     "InverseRendering": "unsup3d.model:InverseRendering",
     "GROUPS": "unsup3d.loocc:GROUPS",

@@ -59,6 +59,9 @@ class ModelSettings(Settings):
     encoder: Literal["conv", "unet"] = setting(
         "conv", "depth/albedo down path: conv (release) or unet (for segmentation)"
     )
+    unet_width: int = setting(
+        64, "encoder unet: base width w, levels w/4..4w (64: 16-256, segmentation's U-Net)", lo=4
+    )
     use_conf_map: bool = setting(
         True, "confidence maps weighting the photometric/perceptual losses"
     )
@@ -188,9 +191,12 @@ class InverseRenderer(TrainableModel):
             )
         w = PRESETS[settings.preset]
         self.zdim = w.zdim
-        self.depth_net = EncoderDecoder(1, w.nf_depth_albedo, w.zdim, s, settings.encoder)
+        unet = settings.unet_width
+        self.depth_net = EncoderDecoder(
+            1, w.nf_depth_albedo, w.zdim, s, settings.encoder, None, unet
+        )
         self.albedo_net = EncoderDecoder(
-            3, w.nf_depth_albedo, w.zdim, s, settings.encoder, activation="tanh"
+            3, w.nf_depth_albedo, w.zdim, s, settings.encoder, "tanh", unet
         )
         self.light_net = ParameterEncoder(4, w.nf_light_view, w.zdim)
         self.view_net = ParameterEncoder(6, w.nf_light_view, w.zdim)

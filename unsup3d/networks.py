@@ -216,6 +216,7 @@ class EncoderDecoder(nn.Module):
             segmentation pre-training).
         activation: ``"tanh"`` or ``None`` on the output (the release: tanh for albedo, none for
             the raw depth, which the model normalises itself).
+        unet_nf: base width of the ``"unet"`` encoder (levels nf/4 ... 4nf), None: ``nf``.
     """
 
     def __init__(
@@ -226,12 +227,13 @@ class EncoderDecoder(nn.Module):
         image_size: int,
         encoder: str,
         activation: str | None = None,
+        unet_nf: int | None = None,
     ) -> None:
         super().__init__()
         if encoder == "conv":
             self.encoder: nn.Module = DownPath(3, nf, zdim, norm=True)
         elif encoder == "unet":
-            self.encoder = UNetDownPath(3, nf, zdim)
+            self.encoder = UNetDownPath(3, unet_nf or nf, zdim)
         else:
             raise ValueError(f"encoder must be 'conv' or 'unet', got {encoder!r}")
         if activation not in (None, "tanh"):

@@ -10,7 +10,8 @@ Classes (g_mask.py order; later parts overwrite earlier ones): 0 background, 1 s
 3 eye_g, 4 l_eye, 5 r_eye, 6 l_brow, 7 r_brow, 8 l_ear, 9 r_ear, 10 mouth, 11 u_lip, 12 l_lip,
 13 hair, 14 hat, 15 ear_r, 16 neck_l, 17 neck, 18 cloth. The image is resized bilinearly and the
 mask with nearest to S×S (the paper: 64×64). A mask whose size differs from its image's is an
-error at build time; a class id ≥ 19 is an error when the item is read.
+error at build time; a class id ≥ 19 other than 255 (ignored by the segmentation loss and
+metrics) is an error when the item is read.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from PIL import Image
 from unsup3d.data.base import FileImageDataset, Record, list_images, mask_array, require_dir
 from unsup3d.errors import UserError
 
+IGNORE_INDEX = 255  # a pixel value allowed in masks: no class, left out of loss and metrics
 CLASSES = (
     "background",
     "skin",
@@ -89,8 +91,10 @@ class CelebAMaskHQ(FileImageDataset):
     @staticmethod
     def _check_classes(img: Image.Image, path: Any) -> None:
         values = mask_array(img, path)
-        if values.size and (values.min() < 0 or values.max() >= len(CLASSES)):
+        bad = values[((values < 0) | (values >= len(CLASSES))) & (values != IGNORE_INDEX)]
+        if bad.size:
             raise UserError(
-                f"{path}: mask has class id {int(values.max())} outside 0..{len(CLASSES) - 1}; "
-                "pixel values must be CelebAMask-HQ class ids (background 0 … cloth 18)"
+                f"{path}: mask has class id {int(bad.flat[0])} outside 0..{len(CLASSES) - 1}; "
+                f"pixel values must be CelebAMask-HQ class ids (background 0 … cloth 18) "
+                f"or {IGNORE_INDEX} (ignored)"
             )
