@@ -124,7 +124,8 @@ def test_comparison_end_to_end(tool, tiny_config, tmp_path, capsys, one_thread):
     assert "| depth,albedo | 512 |" in rows["| **PDR none**"]
     assert "| latent | 128 |" in rows["| **VQ-VAE**"]
     assert "Image size: 16 (all runs); training steps: 2 (all runs)" in text
-    assert "--groups G --attributes A --num_train 4 8 --runs 1" in text  # the commands, with placeholders
+    # The commands, with placeholders.
+    assert "--groups G --attributes A --num_train 4 8 --runs 1" in text
     assert "pdr → depth,albedo" in text and "vqvae → latent" in text
     assert Image.open(figure).size == (1760, 825)
 
