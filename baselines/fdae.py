@@ -40,7 +40,7 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
-from unsup3d.api import SettingError, Settings, TrainableModel, UserError, setting
+from unsup3d.api import SettingError, Settings, TrainableModel, setting
 
 
 class UNetPreset(NamedTuple):
@@ -383,13 +383,6 @@ class FDAE(TrainableModel):
         )
         self.encoder = ContentMaskEncoder(settings, p.mask_widths, image_size)
         self.unet = UNet(p, settings.adjust_dim, settings.dropout)
-
-    @classmethod
-    def from_config(cls, cfg) -> FDAE:
-        try:
-            return cls(cfg.model, cfg.data.image_size)
-        except ValueError as exc:
-            raise UserError(f"config: {exc}") from None
 
     def make_optimizer(self, trainer) -> torch.optim.Optimizer:
         """RAdam (the code's optimiser) with the trainer's lr, betas and weight decay."""

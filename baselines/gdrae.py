@@ -457,13 +457,6 @@ class GDRAE(TrainableModel):
         self.sv_predictor = SVPredictor(st.nz)
         self.apply(_init_normal)
 
-    @classmethod
-    def from_config(cls, cfg) -> GDRAE:
-        try:
-            return cls(cfg.model, cfg.data.image_size)
-        except ValueError as exc:
-            raise UserError(f"config: {exc}") from None
-
     # -- encoding and decoding ----------------------------------------------------------------
 
     def _inputs(self, images: torch.Tensor) -> torch.Tensor:

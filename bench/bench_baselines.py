@@ -22,10 +22,16 @@ import argparse
 import itertools
 import json
 import sys
-import time
 
 import torch
-from common import interleaved_rounds, peak_memory_mib, run_child
+from common import (
+    interleaved_rounds,
+    peak_memory_mib,
+    ratio_line,
+    run_child,
+    step_line,
+    timed_step,
+)
 
 from unsup3d.api import build_model, count_parameters, load_config
 from unsup3d.utils import add_default_malloc_option, apply_malloc_option
@@ -75,17 +81,10 @@ def _setup(args: argparse.Namespace, names: list[str]):
 
         def step(model=model, opt=opt, counter=counter) -> float:
             k = next(counter)
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            t0 = time.perf_counter()
             generator = torch.Generator(device=device).manual_seed(k)
-            total, _ = model.training_terms(images, generator, epoch=0, step=k)
-            opt.zero_grad(set_to_none=True)
-            total.backward()
-            opt.step()
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            return time.perf_counter() - t0
+            return timed_step(
+                lambda: model.training_terms(images, generator, epoch=0, step=k)[0], opt, device
+            )
 
         steps[name] = step
     return device, steps, params
@@ -145,19 +144,14 @@ def main(argv: list[str] | None = None) -> int:
     timing = _run_child(args, "time")
     memory = {n: _run_child(args, "memory", n)["peak_mib"] for n in args.models}
     for n in args.models:
-        t = timing["median_s"][n]
-        print(
-            f"{n:13s} step {t:8.3f} s  {args.batch / t:8.1f} images/s  peak {memory[n]:8.1f} MiB  "
-            f"({timing['params'][n]:,} params)",
-            flush=True,
+        line = step_line(
+            f"{n:13s}", timing["median_s"][n], args.batch, memory[n], timing["params"][n]
         )
+        print(line, flush=True)
     for n in args.models:
         if n != REFERENCE:
-            mem = memory[n] / max(memory[REFERENCE], 1e-9)
-            print(
-                f"ratio {n} / {REFERENCE}: time {timing['ratio'][n]:.2f}x, peak memory {mem:.2f}x",
-                flush=True,
-            )
+            label = f"ratio {n} / {REFERENCE}"
+            print(ratio_line(label, timing["ratio"][n], memory[n], memory[REFERENCE]), flush=True)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({**timing, "peak_mib": memory}, fh, indent=2)

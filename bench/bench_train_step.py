@@ -24,10 +24,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 
 import torch
-from common import interleaved_rounds, peak_memory_mib, run_child
+from common import (
+    interleaved_rounds,
+    peak_memory_mib,
+    ratio_line,
+    run_child,
+    step_line,
+    timed_step,
+)
 
 from unsup3d.loocc import LooccSettings
 from unsup3d.losses import LossWeights
@@ -65,17 +71,10 @@ def _setup(args: argparse.Namespace, preset: str):
     generator = torch.Generator().manual_seed(0)
 
     def step(variant: str) -> float:
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        t0 = time.perf_counter()
         loocc = LooccSettings(variant=variant)
-        total, _, _ = compute_objective(model, images, weights, loocc, generator)
-        opt.zero_grad(set_to_none=True)
-        total.backward()
-        opt.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        return time.perf_counter() - t0
+        return timed_step(
+            lambda: compute_objective(model, images, weights, loocc, generator).total, opt, device
+        )
 
     return device, model, step
 
@@ -151,20 +150,14 @@ def main(argv: list[str] | None = None) -> int:
         timing["peak_mib"] = memory
         results.append(timing)
         for v in args.variants:
+            label = f"{preset:6s} {NAMES[v]:9s}"
             t = timing["median_s"][v]
-            print(
-                f"{preset:6s} {NAMES[v]:9s} step {t:7.3f} s  {args.batch / t:7.1f} images/s  "
-                f"peak {memory[v]:8.1f} MiB  ({timing['params']:,} params)",
-                flush=True,
-            )
+            print(step_line(label, t, args.batch, memory[v], timing["params"]), flush=True)
         for v in args.variants:
             if v != "none":
-                mem = memory[v] / max(memory["none"], 1e-9)
-                print(
-                    f"{preset:6s} ratio {NAMES[v]} / none: time {timing['ratio'][v]:.2f}x "
-                    f"(goal <= 1.3x), peak memory {mem:.2f}x",
-                    flush=True,
-                )
+                label = f"{preset:6s} ratio {NAMES[v]} / none"
+                line = ratio_line(label, timing["ratio"][v], memory[v], memory["none"])
+                print(line.replace("x, peak", "x (goal <= 1.3x), peak"), flush=True)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=2)

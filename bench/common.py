@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import statistics
 import subprocess
+import time
 from collections.abc import Callable, Sequence
 
 import torch
@@ -58,3 +59,33 @@ def interleaved_rounds(
             n: statistics.median(a / b for a, b in zip(times[n], times[reference])) for n in names
         },
     }
+
+
+def step_line(label: str, seconds: float, batch: int, peak_mib: float, params: int) -> str:
+    """One model's line: median step time, images per second, peak memory, parameters."""
+    return (
+        f"{label} step {seconds:8.3f} s  {batch / seconds:8.1f} images/s  "
+        f"peak {peak_mib:8.1f} MiB  ({params:,} params)"
+    )
+
+
+def ratio_line(label: str, time_ratio: float, peak_mib: float, reference_mib: float) -> str:
+    """``<label>: time Tx, peak memory Mx`` against the reference measured in the same run."""
+    return (
+        f"{label}: time {time_ratio:.2f}x, peak memory {peak_mib / max(reference_mib, 1e-9):.2f}x"
+    )
+
+
+def timed_step(loss: Callable[[], torch.Tensor], optimizer, device: torch.device) -> float:
+    """Seconds of one optimisation step: ``loss()``, backward, ``optimizer.step()`` (CUDA
+    synchronised before and after)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    t0 = time.perf_counter()
+    total = loss()
+    optimizer.zero_grad(set_to_none=True)
+    total.backward()
+    optimizer.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - t0

@@ -22,13 +22,13 @@ import logging
 import os
 import platform
 import shutil
-import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from unsup3d import cli
 from unsup3d.api import UserError, atomic_write_text, git_sha, sha256_file
 
 log = logging.getLogger(__name__)
@@ -78,24 +78,13 @@ class StageResult:
     record: dict | None = None
 
 
-def _script(path: Path):
-    """A script outside the packages (``run.py``) as a module, loaded once per process."""
-    name = "pipeline_script_" + path.stem
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # its dataclasses need it while it is executed
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 def tool_main(tool: str) -> Callable[[Sequence[str]], int]:
     """The ``main(argv)`` of a project CLI named as the docs spell it: a package's module
     (``clustering/cluster_eval.py`` -> ``clustering.cluster_eval``) or a top-level script."""
     parts = Path(tool).with_suffix("").parts
     if len(parts) > 1 and (ROOT / parts[0] / "__init__.py").is_file():
         return importlib.import_module(".".join(parts)).main
-    return _script(ROOT / tool).main
+    return cli.load_script(ROOT / tool, "pipeline_script_" + Path(tool).stem).main
 
 
 def _one_line(exc: BaseException) -> str:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import json
 import logging
 import os
@@ -52,6 +53,7 @@ __all__ = [
     "command_line",
     "device",
     "from_flags",
+    "load_script",
     "prepare_output_dir",
     "run",
     "setup_logging",
@@ -328,3 +330,21 @@ def setup_logging(verbose: bool = False) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+
+
+def load_script(path: str | os.PathLike, module_name: str | None = None):
+    """A script outside the packages (``run.py``, a ``docs/tools`` script) as a module, loaded
+    once per process (as ``module_name``, default ``script_<stem>``), so another tool can call
+    its ``main([...])`` in-process."""
+    path = Path(path)
+    name = module_name or f"script_{path.stem}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # its dataclasses need it while it is executed
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+    return sys.modules[name]

@@ -36,12 +36,10 @@ Then, from the results files only (read through `analysis.records`): ``WORK/looc
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import math
 import shutil
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,12 +158,7 @@ PANELS = (
 
 def _script(name: str, path: Path):
     """A script outside the packages (run.py, demo_figure.py) as a module."""
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # its dataclasses need it while it is executed
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return cli.load_script(path, name)
 
 
 def runs_parser(
