@@ -114,13 +114,29 @@ def _dis(name: str, *keys: str) -> Extractor:
     return get
 
 
-def _diag(d: dict) -> float:
+def _matched(d: dict) -> tuple[dict, list[str]]:
+    """The factor-prediction section and the feature groups named like a factor group (the
+    matrix's diagonal); NotApplicable for a model without such groups (e.g. FDAE's concepts)."""
     fp = _section(d, "factor_prediction")
+    common = [g for g in fp["feature_groups"] if g in fp["factor_groups"]]
+    if not common:
+        shown = ", ".join(fp["feature_groups"][:4]) + (
+            ", ..." if len(fp["feature_groups"]) > 4 else ""
+        )
+        raise NotApplicable(f"no feature group named like a factor group ({shown}): no diagonal")
+    return fp, common
+
+
+def _diag(d: dict) -> float:
+    fp, common = _matched(d)
     cols = list(fp["factor_groups"])
-    common = [g for g in fp["feature_groups"] if g in cols]
     return statistics.fmean(
         fp["matrix"][fp["feature_groups"].index(g)][cols.index(g)] for g in common
     )
+
+
+def _gap(d: dict) -> float:
+    return _matched(d)[0]["diagonal_gap"]
 
 
 def tables(cfg: PipelineConfig) -> dict[str, tuple[str, list[Column], list[str] | None]]:
@@ -150,7 +166,7 @@ def tables(cfg: PipelineConfig) -> dict[str, tuple[str, list[Column], list[str] 
         ("sap", Column("SAP", "disentangle", None, _dis("factor_metrics", "sap", "sap"))),
         ("factorvae", Column("FactorVAE", "disentangle", None, _dis("factor_metrics", "factorvae", "eval_accuracy"))),
         ("groups", Column("matrix diag", "disentangle", None, _diag)),
-        ("groups", Column("diag gap", "disentangle", None, _dis("factor_prediction", "diagonal_gap"))),
+        ("groups", Column("diag gap", "disentangle", None, _gap)),
         ("correlation", Column("PCC", "disentangle", None, _dis("correlation", "mean", "matched_abs_r"))),
         ("correlation", Column("CCA", "disentangle", None, _dis("correlation", "mean", "cca_mean"))),
     ]  # fmt: skip
