@@ -1,9 +1,9 @@
 """PDR as a registered, trainable model: the inverse renderer plus its training objective.
 
-`PDR` is the `unsup3d.model.InverseRenderer` (networks, scene decoding, rendering) with the
-training half of the model interface of `unsup3d.trainable`: its objective is `unsup3d.objective.compute_objective` with the
-config's ``loss`` and ``loocc`` sections, its grids are `unsup3d.visuals.visuals`, its feature
-groups the four scene parameters. ``model.name: pdr`` (the default) builds it.
+`PDR` is the `unsup3d.model.InverseRenderer` (networks, scene decoding, rendering, features) with
+the training half of the model interface of `unsup3d.trainable`: its objective is
+`unsup3d.objective.compute_objective` with the config's ``loss`` and ``loocc`` sections, its grids
+are `unsup3d.visuals.visuals`. ``model.name: pdr`` (the default) builds it.
 """
 
 from __future__ import annotations

@@ -3,16 +3,16 @@
 The trainer knows the model only through the registry (`unsup3d.models`) and the model
 interface (`unsup3d.trainable.TrainableModel`: training and validation terms, optimiser, image
 grids), and the data through `unsup3d.data`, like DINO's ``train_one_epoch`` with explicit
-arguments; so PDR and every baseline train through this one loop. Its settings are the ``run`` and ``trainer``
-config sections (`RunSettings`, `TrainerSettings`). One process trains
+arguments; so PDR and every baseline train through this one loop. Its settings are the ``run``
+and ``trainer`` config sections (`RunSettings`, `TrainerSettings`). One process trains
 on the CPU or one GPU; under ``torchrun`` it uses DistributedDataParallel (gloo on CPU, NCCL on
 GPU) with sharded samplers, and only rank 0 writes.
 
 Determinism and resume: the data order of epoch e is drawn from a generator seeded by
-(seed, e), each step's generator (LOOCC's draws, a VAE's noise) from (seed, step), each validation batch's
-from (seed, batch), and the global RNG states are saved
-with every checkpoint, so a run killed at any point and resumed from ``last.pt`` (written at the
-end of every epoch) produces the same weights as an uninterrupted run.
+(seed, e), each step's generator (LOOCC's draws, a VAE's noise) from (seed, step), each
+validation batch's from (seed, batch), and the global RNG states are saved with every
+checkpoint, so a run killed at any point and resumed from ``last.pt`` (written at the end of
+every epoch) produces the same weights as an uninterrupted run.
 """
 
 from __future__ import annotations
