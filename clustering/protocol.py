@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from clustering.finch import finch_partitions
+from clustering.finch_hierarchy import finch_partitions
 from evalkit import METRIC_NAMES, cut_tree, hac_memory_bytes, score_partition, ward_linkage
 from unsup3d.api import UserError
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from clustering.cluster_eval import main
-from clustering.finch import finch_available
+from clustering.finch_hierarchy import finch_available
 from evalkit import METRIC_NAMES
 from unsup3d.cli import cli_main
 from unsup3d.utils import sha256_file
@@ -213,3 +213,20 @@ def test_script_runs_from_repo_root_and_inside_clustering(feature_file, tmp_path
     assert "identity  2    1.0000" in proc.stdout
     record = json.loads((tmp_path / where / "feats_cluster_hac.json").read_text())
     assert record["command"][0] == script
+
+
+@pytest.mark.skipif(not finch_available(), reason="finch-clust is not installed")
+def test_finch_runs_as_a_script_from_inside_clustering(feature_file, tmp_path):
+    # The script's folder comes first on sys.path: no module of clustering/ may be named like
+    # the finch-clust package it imports.
+    path = feature_file(n_per=10, k=2)
+    proc = subprocess.run(
+        [sys.executable, "cluster_eval.py", str(path), "--method", "finch"]
+        + ["--output_dir", str(tmp_path / "f")],
+        cwd=REPO / "clustering",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "not installed" not in proc.stderr

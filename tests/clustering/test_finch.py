@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from clustering.finch import finch_available, finch_partitions
+from clustering.finch_hierarchy import finch_available, finch_partitions
 from evalkit import contingency
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.cluster import AgglomerativeClustering
 
-from clustering.finch import finch_available
+from clustering.finch_hierarchy import finch_available
 from clustering.protocol import (
     ProtocolOptions,
     average_tracks,
@@ -119,7 +119,7 @@ def test_finch_reports_every_level_and_the_nearest(make_blobs):
 
 
 def test_finch_missing_is_one_line_error(monkeypatch, make_blobs):
-    import clustering.finch as finch
+    import clustering.finch_hierarchy as finch
 
     def missing():
         raise ImportError("No module named 'finch'")
