@@ -42,11 +42,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib.util
 import json
 import logging
 import shlex
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,18 +68,8 @@ from unsup3d.api import (
     sha256_file,
 )
 
-
-def _load_study():
-    """``docs/tools/loocc_study.py`` as a module: its run folders, summaries and figure."""
-    if "loocc_study" not in sys.modules:
-        path = Path(__file__).resolve().with_name("loocc_study.py")
-        spec = importlib.util.spec_from_file_location("loocc_study", path)
-        sys.modules["loocc_study"] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules["loocc_study"])
-    return sys.modules["loocc_study"]
-
-
-study = _load_study()
+# docs/tools/loocc_study.py as a module: its run folders, summaries and figure.
+study = cli.load_script(Path(__file__).resolve().with_name("loocc_study.py"), "loocc_study")
 Measure, Run = study.Measure, study.Run  # Run.variant holds the method name here
 
 log = logging.getLogger("docs.tools.baseline_comparison")

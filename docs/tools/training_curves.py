@@ -45,16 +45,6 @@ def build_parser() -> cli.ArgumentParser:
     return p
 
 
-def parse_methods(items: Sequence[str]) -> dict[str, list[Path]]:
-    out: dict[str, list[Path]] = {}
-    for item in items:
-        name, sep, dirs = item.partition("=")
-        if not sep or not name or not dirs:
-            raise UserError(f"{item!r}: expected NAME=RUN_DIR[,RUN_DIR...], e.g. ae=runs/cpu/ae_s0")
-        out[name] = [Path(d) for d in dirs.split(",") if d]
-    return out
-
-
 def initial_validation(run: Path) -> float:
     """``val/recon`` of the run's model at initialisation (its config, seed and trainer)."""
     config = run / "config.yaml"
@@ -110,7 +100,15 @@ def figure(results: dict[str, list[dict[str, Any]]]):
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cli.setup_logging(args.verbose)
-    methods = parse_methods(args.methods)
+    demo_figure = cli.load_script(
+        Path(__file__).resolve().with_name("demo_figure.py"), "demo_figure"
+    )
+    methods = {
+        name: [Path(d) for d in dirs]
+        for name, dirs in demo_figure.parse_variants(
+            args.methods, "methods", example="ae=runs/cpu/ae_s0"
+        ).items()
+    }
     out = cli.check_output_file(args.output, args.overwrite) if args.output else None
     results = {name: [curve(run) for run in runs] for name, runs in methods.items()}
     print("| method | seed | val recon at step 0 | lowest | last | reduction |")

@@ -57,5 +57,5 @@ def test_curves_from_step_zero(load_tool, tmp_path, capsys):
         assert tool.initial_validation(out) == pytest.approx(r["initial"], rel=0, abs=0)
         assert r["reduction"] == pytest.approx(1 - min(logged) / r["initial"])
     assert results[0]["initial"] != results[1]["initial"]  # another seed, other weights
-    with pytest.raises(UserError, match="expected NAME=RUN_DIR"):
+    with pytest.raises(UserError, match=r"methods .runs/x.: expected VARIANT=DIR\[,DIR...\]"):
         tool.main(["runs/x"])
