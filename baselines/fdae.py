@@ -393,16 +393,9 @@ class FDAE(TrainableModel):
             weight_decay=trainer.weight_decay,
         )
 
-    def _check(self, images: torch.Tensor) -> None:
-        s = self.image_size
-        if images.dim() != 4 or images.shape[1:] != (3, s, s):
-            raise ValueError(
-                f"images must be (B, 3, {s}, {s}) in [0, 1], got {tuple(images.shape)}"
-            )
-
     def encode(self, images: torch.Tensor) -> tuple[Codes, torch.Tensor]:
         """(`Codes`, masks (B, N, S, S)) of images (B, 3, S, S) in [0, 1]."""
-        self._check(images)
+        self._check_images(images)
         codes = self.encoder(images * 2 - 1)
         return codes, self.encoder.mask_decoder(codes.mask_code)
 
@@ -512,7 +505,7 @@ class FDAE(TrainableModel):
         groups = self._check_groups(groups)
         if not groups:
             return {}
-        self._check(images)
+        self._check_images(images)
         codes = self.encoder(images * 2 - 1)
         out = {}
         for g in groups:

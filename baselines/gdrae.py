@@ -461,11 +461,7 @@ class GDRAE(TrainableModel):
 
     def _inputs(self, images: torch.Tensor) -> torch.Tensor:
         """(B, C, S, S) in [0, 1] of (B, 3, S, S) images, C = 1 (luminance) or 3."""
-        s = self.image_size
-        if images.dim() != 4 or images.shape[1:] != (3, s, s):
-            raise ValueError(
-                f"images must be (B, 3, {s}, {s}) in [0, 1], got {tuple(images.shape)}"
-            )
+        self._check_images(images)
         if self.settings.grayscale:
             return (images * images.new_tensor([0.299, 0.587, 0.114])[None, :, None, None]).sum(
                 1, keepdim=True
